@@ -1,0 +1,13 @@
+//! The shared vocabulary of optidb: plain serde types that every other crate
+//! reads or writes (the [`Snapshot`] of a database, its [`Statement`]s, …).
+//!
+//! Owns: the domain types shared between crates and their invariants.
+//!
+//! Must not: do I/O or depend on a database driver, a runtime or a renderer.
+//! A snapshot is data; it can be saved as JSON and analysed offline.
+
+mod snapshot;
+mod statement;
+
+pub use snapshot::{ServerInfo, Snapshot, WorkloadTotals};
+pub use statement::Statement;

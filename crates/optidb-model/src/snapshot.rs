@@ -1,0 +1,65 @@
+//! The snapshot: everything optidb read from one database at one moment.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Statement;
+
+/// Everything optidb read from one database at one moment, in one value that
+/// can be saved as JSON and analysed offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Version of this type's JSON shape; bumped on incompatible changes.
+    pub schema_version: u32,
+    /// When the snapshot was taken, as the server's clock said it (RFC 3339, UTC).
+    pub captured_at: String,
+    /// The server the snapshot was read from.
+    pub server: ServerInfo,
+    /// Totals over every statement `pg_stat_statements` tracks, not just the
+    /// ones kept in [`Snapshot::statements`]: the denominator of time shares.
+    pub workload: WorkloadTotals,
+    /// The statements kept (the top ones by total execution time).
+    pub statements: Vec<Statement>,
+}
+
+impl Snapshot {
+    /// The current [`Snapshot::schema_version`].
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    /// The share (0–1) of all tracked execution time spent in `statement`.
+    pub fn time_share(&self, statement: &Statement) -> f64 {
+        if self.workload.total_exec_time_ms > 0.0 {
+            statement.total_exec_time_ms / self.workload.total_exec_time_ms
+        } else {
+            0.0
+        }
+    }
+}
+
+/// What the server is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// `server_version_num`, e.g. `150018` for 15.18.
+    pub version_num: u32,
+    /// `server_version` as the server reports it, e.g. `15.18 (Debian 15.18-0+deb12u1)`.
+    pub version: String,
+    /// The database the snapshot was read from.
+    pub database: String,
+}
+
+impl ServerInfo {
+    /// The major version, e.g. `15`.
+    pub fn major_version(&self) -> u32 {
+        self.version_num / 10_000
+    }
+}
+
+/// Totals over the whole tracked workload.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct WorkloadTotals {
+    /// Number of distinct statements tracked.
+    pub statements: u64,
+    /// Sum of calls over all tracked statements.
+    pub calls: u64,
+    /// Sum of total execution time over all tracked statements, in milliseconds.
+    pub total_exec_time_ms: f64,
+}

@@ -1,0 +1,2 @@
+//! optidb
+fn main() {}
