@@ -1,1 +1,19 @@
-//! placeholder
+//! optidb's connections to PostgreSQL: where to connect ([`ConnectionTarget`],
+//! resolved the way libpq does from a DSN and the `PG*` variables) and
+//! sessions that are safe by construction ([`SessionSettings`]): every
+//! connection names itself `optidb`, carries `statement_timeout`,
+//! `lock_timeout`, `idle_in_transaction_session_timeout` and `jit = off`, and
+//! reads run with `default_transaction_read_only = on`.
+//!
+//! Owns: connection strings, credentials, session settings.
+//!
+//! Must not: read the environment itself (the binary passes a lookup
+//! function), or let a password reach an error message or a log.
+
+mod error;
+mod session;
+mod target;
+
+pub use error::Error;
+pub use session::{SessionSettings, connect};
+pub use target::{ConnectionTarget, TargetSource};

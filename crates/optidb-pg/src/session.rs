@@ -1,0 +1,88 @@
+//! Sessions that are safe by construction: the settings travel in the
+//! startup packet, so there is no window in which a connection runs without them.
+
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::{ConnectionTarget, Error};
+
+/// The settings every optidb session runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// `application_name`, so DBAs can see (and exclude) optidb's sessions.
+    pub application_name: String,
+    /// `statement_timeout`: no statement of optidb's may run longer.
+    pub statement_timeout: Duration,
+    /// `lock_timeout`: optidb never queues behind application locks for long.
+    pub lock_timeout: Duration,
+    /// `idle_in_transaction_session_timeout`: a stuck optidb never holds a
+    /// transaction (and its locks and snapshot) open.
+    pub idle_in_transaction_timeout: Duration,
+    /// `default_transaction_read_only`: every transaction is read-only.
+    pub read_only: bool,
+}
+
+impl SessionSettings {
+    /// The settings for reading: 5 s per statement, 1 s lock waits, read-only.
+    pub fn read_only() -> Self {
+        SessionSettings {
+            application_name: "optidb".into(),
+            statement_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(1),
+            idle_in_transaction_timeout: Duration::from_secs(30),
+            read_only: true,
+        }
+    }
+
+    /// The `options` startup parameter carrying these settings. `jit` is off:
+    /// it makes EXPLAIN of costly statements several times slower and
+    /// changes nothing optidb reads.
+    fn startup_options(&self) -> String {
+        format!(
+            "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={} -c jit=off -c default_transaction_read_only={}",
+            self.statement_timeout.as_millis(),
+            self.lock_timeout.as_millis(),
+            self.idle_in_transaction_timeout.as_millis(),
+            if self.read_only { "on" } else { "off" },
+        )
+    }
+}
+
+/// Opens a session on `target` with `settings`, driven on the current tokio
+/// runtime. The connection closes when the returned client is dropped.
+pub async fn connect(target: &ConnectionTarget, settings: &SessionSettings) -> Result<Client, Error> {
+    let mut config = target.config().clone();
+    let options = match config.get_options() {
+        Some(existing) if !existing.trim().is_empty() => {
+            format!("{existing} {}", settings.startup_options())
+        }
+        _ => settings.startup_options(),
+    };
+    config
+        .application_name(&settings.application_name)
+        .options(&options);
+    let (client, connection) = config.connect(NoTls).await.map_err(|source| Error::Connect {
+        target: target.describe(),
+        source,
+    })?;
+    tokio::spawn(async move {
+        // Ends when the client is dropped; errors surface on the client.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startup_options_carry_every_guard() {
+        let options = SessionSettings::read_only().startup_options();
+        assert_eq!(
+            options,
+            "-c statement_timeout=5000 -c lock_timeout=1000 -c idle_in_transaction_session_timeout=30000 -c jit=off -c default_transaction_read_only=on"
+        );
+    }
+}

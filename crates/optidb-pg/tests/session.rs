@@ -1,0 +1,42 @@
+//! Sessions against a real server: the guards are in force from the first statement.
+
+use std::str::FromStr;
+
+use optidb_pg::{ConnectionTarget, SessionSettings, connect};
+use optidb_sandbox::Cluster;
+
+#[tokio::test]
+async fn a_read_only_session_carries_its_guards() {
+    let cluster = Cluster::shared().unwrap();
+    let db = cluster.create_database().await.unwrap();
+    let target = ConnectionTarget::from_config(tokio_postgres::Config::from_str(db.dsn()).unwrap());
+    let client = connect(&target, &SessionSettings::read_only()).await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT current_setting('application_name'), current_setting('statement_timeout'),
+                    current_setting('lock_timeout'), current_setting('jit'),
+                    current_setting('default_transaction_read_only')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let settings: Vec<String> = (0..5).map(|i| row.get(i)).collect();
+    assert_eq!(settings, ["optidb", "5s", "1s", "off", "on"]);
+
+    let err = client.batch_execute("CREATE TABLE t (id int)").await.unwrap_err();
+    let message = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+    assert!(message.contains("read-only transaction"), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_clear_error_without_the_password() {
+    let target = ConnectionTarget::resolve(
+        Some("postgres://u:hunter2@127.0.0.1:1/d?connect_timeout=2"),
+        |_| None,
+    )
+    .unwrap();
+    let err = connect(&target, &SessionSettings::read_only()).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("could not connect to u@127.0.0.1:1/d"), "{message}");
+    assert!(!format!("{message} {err:?}").contains("hunter2"), "{message}");
+}
