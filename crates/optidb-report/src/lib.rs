@@ -1,1 +1,20 @@
-//! placeholder
+//! What optidb shows: versioned output types (a contract for CI pipelines
+//! and other tools) and their renderers (a terminal table, JSON).
+//!
+//! Owns: the shape of every output and how it is rendered. Output types are
+//! separate from the model's types, so the model can change without
+//! breaking anyone who parses optidb's JSON; every document carries
+//! [`SCHEMA_VERSION`].
+//!
+//! Must not: print, or compute findings. It renders what it is given into
+//! strings; the binary decides where they go.
+
+mod bottlenecks;
+mod format;
+
+pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
+pub use format::{OutputFormat, TableStyle};
+
+/// Version of the JSON output's shape. Bumped on any incompatible change;
+/// fields may be added without a bump.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,207 @@
+//! `optidb bottlenecks` (and the end of `optidb demo`): the statements that
+//! take the most time.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
+use optidb_model::Snapshot;
+use serde::{Deserialize, Serialize};
+
+use crate::format::{millis, one_line, percent, thousands};
+use crate::{SCHEMA_VERSION, TableStyle};
+
+/// The statements that take the most time, as a JSON document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BottlenecksReport {
+    /// [`SCHEMA_VERSION`] of this document.
+    pub schema_version: u32,
+    /// The database the statements ran in.
+    pub database: String,
+    /// The server's version string.
+    pub server_version: String,
+    /// When the statistics were read (RFC 3339, UTC).
+    pub captured_at: String,
+    /// Totals over every tracked statement.
+    pub workload: WorkloadSummary,
+    /// The top statements by total execution time, most first.
+    pub statements: Vec<BottleneckEntry>,
+}
+
+/// Totals over every tracked statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSummary {
+    /// Distinct statements tracked.
+    pub statements: u64,
+    /// Executions of all of them.
+    pub calls: u64,
+    /// Their total execution time, in milliseconds.
+    pub total_exec_time_ms: f64,
+}
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BottleneckEntry {
+    /// 1 for the statement with the most total time.
+    pub rank: usize,
+    /// `pg_stat_statements.queryid`, as a string: a 64-bit value that
+    /// JSON numbers lose precision on.
+    pub queryid: String,
+    /// Normalized text.
+    pub query: String,
+    /// Executions.
+    pub calls: u64,
+    /// Total execution time, in milliseconds.
+    pub total_exec_time_ms: f64,
+    /// Share (0–1) of the whole workload's execution time.
+    pub time_share: f64,
+    /// Mean execution time, in milliseconds.
+    pub mean_exec_time_ms: f64,
+    /// Mean rows returned or affected per call.
+    pub rows_per_call: f64,
+    /// Share (0–1) of blocks found in shared buffers; null when none touched.
+    pub cache_hit_ratio: Option<f64>,
+    /// Temporary blocks written (sorts or hashes spilled to disk).
+    pub temp_blks_written: u64,
+}
+
+impl BottlenecksReport {
+    /// The report of a snapshot's statements, in the snapshot's order.
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        BottlenecksReport {
+            schema_version: SCHEMA_VERSION,
+            database: snapshot.server.database.clone(),
+            server_version: snapshot.server.version.clone(),
+            captured_at: snapshot.captured_at.clone(),
+            workload: WorkloadSummary {
+                statements: snapshot.workload.statements,
+                calls: snapshot.workload.calls,
+                total_exec_time_ms: snapshot.workload.total_exec_time_ms,
+            },
+            statements: snapshot
+                .statements
+                .iter()
+                .enumerate()
+                .map(|(index, statement)| BottleneckEntry {
+                    rank: index + 1,
+                    queryid: statement.queryid.to_string(),
+                    query: statement.query.clone(),
+                    calls: statement.calls,
+                    total_exec_time_ms: statement.total_exec_time_ms,
+                    time_share: snapshot.time_share(statement),
+                    mean_exec_time_ms: statement.mean_exec_time_ms,
+                    rows_per_call: statement.rows_per_call(),
+                    cache_hit_ratio: statement.cache_hit_ratio(),
+                    temp_blks_written: statement.temp_blks_written,
+                })
+                .collect(),
+        }
+    }
+
+    /// Pretty-printed JSON.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+
+    /// A table for a terminal, followed by one line of totals.
+    pub fn to_table(&self, style: TableStyle) -> String {
+        let mut table = Table::new();
+        table.load_style(UTF8_FULL_CONDENSED);
+        if !style.color {
+            table.force_no_tty();
+        }
+        match style.width {
+            Some(width) => {
+                table.set_width(width).set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            None => {
+                table.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        let header = ["#", "total ms", "share", "calls", "mean ms", "rows/call", "cache hit", "query"];
+        table.set_header(header.iter().map(|title| {
+            let cell = Cell::new(title);
+            if style.color { cell.add_attribute(Attribute::Bold) } else { cell }
+        }));
+        for entry in &self.statements {
+            table.add_row(vec![
+                Cell::new(entry.rank),
+                Cell::new(millis(entry.total_exec_time_ms)),
+                Cell::new(percent(entry.time_share)),
+                Cell::new(thousands(entry.calls)),
+                Cell::new(millis(entry.mean_exec_time_ms)),
+                Cell::new(format!("{:.1}", entry.rows_per_call)),
+                Cell::new(entry.cache_hit_ratio.map(percent).unwrap_or_else(|| "-".into())),
+                Cell::new(one_line(&entry.query, 90)),
+            ]);
+        }
+        for column in 0..7 {
+            if let Some(column) = table.column_mut(column) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        format!(
+            "{table}\n{} statements, {} calls, {} ms in total in database {}\n",
+            thousands(self.workload.statements),
+            thousands(self.workload.calls),
+            millis(self.workload.total_exec_time_ms),
+            self.database,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use optidb_model::{ServerInfo, Statement, WorkloadTotals};
+
+    use super::*;
+
+    fn snapshot() -> Snapshot {
+        let statement = |queryid, query: &str, calls, rows, total: f64, hit, read| Statement {
+            queryid,
+            query: query.into(),
+            calls,
+            rows,
+            total_exec_time_ms: total,
+            mean_exec_time_ms: total / calls as f64,
+            min_exec_time_ms: 0.0,
+            max_exec_time_ms: 0.0,
+            stddev_exec_time_ms: 0.0,
+            shared_blks_hit: hit,
+            shared_blks_read: read,
+            temp_blks_written: 0,
+        };
+        Snapshot {
+            schema_version: Snapshot::SCHEMA_VERSION,
+            captured_at: "2026-11-21T23:59:00.000Z".into(),
+            server: ServerInfo {
+                version_num: 150018,
+                version: "15.18".into(),
+                database: "shop".into(),
+            },
+            workload: WorkloadTotals {
+                statements: 3,
+                calls: 5300,
+                total_exec_time_ms: 2000.0,
+            },
+            statements: vec![
+                statement(-8_817_266_385_283_457_021, "SELECT id, name\n  FROM users\n WHERE email = $1", 300, 300, 1500.0, 90_000, 10_000),
+                statement(42, "SELECT name, price FROM products WHERE id = $1", 5000, 5000, 400.0, 15_000, 0),
+            ],
+        }
+    }
+
+    #[test]
+    fn table() {
+        let report = BottlenecksReport::from_snapshot(&snapshot());
+        insta::assert_snapshot!(report.to_table(TableStyle::plain()));
+    }
+
+    #[test]
+    fn json_round_trips_and_keeps_queryid_exact() {
+        let report = BottlenecksReport::from_snapshot(&snapshot());
+        let json = report.to_json().unwrap();
+        insta::assert_snapshot!(json);
+        let back: BottlenecksReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+        assert_eq!(back.statements[0].queryid, "-8817266385283457021");
+    }
+}

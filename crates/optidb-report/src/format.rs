@@ -1,0 +1,101 @@
+//! Output formats and the knobs of human-readable rendering.
+
+/// How results are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A table for people at a terminal.
+    Table,
+    /// One JSON document, for pipelines and other tools.
+    Json,
+}
+
+impl OutputFormat {
+    /// Whether people read it (progress and hints then make sense).
+    pub fn is_human_readable(self) -> bool {
+        matches!(self, OutputFormat::Table)
+    }
+}
+
+/// How to draw tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableStyle {
+    /// Use ANSI colors and attributes.
+    pub color: bool,
+    /// Fit the table to this many columns (`None`: as wide as needed).
+    pub width: Option<u16>,
+}
+
+impl TableStyle {
+    /// Plain, no color, no width limit: what tests snapshot.
+    pub fn plain() -> Self {
+        TableStyle {
+            color: false,
+            width: None,
+        }
+    }
+}
+
+/// Milliseconds, with precision where it matters: `0.042`, `3.14`, `512.3`, `12,345`.
+pub(crate) fn millis(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.3}")
+    } else if ms < 10.0 {
+        format!("{ms:.2}")
+    } else if ms < 1000.0 {
+        format!("{ms:.1}")
+    } else {
+        thousands(ms.round() as u64)
+    }
+}
+
+/// An integer with thousands separators: `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A ratio (0–1) as a percentage: `97.3%`.
+pub(crate) fn percent(ratio: f64) -> String {
+    format!("{:.1}%", ratio * 100.0)
+}
+
+/// A statement on one line, whitespace collapsed, cut to `max` characters.
+pub(crate) fn one_line(sql: &str, max: usize) -> String {
+    let collapsed = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        collapsed
+    } else {
+        let mut cut: String = collapsed.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(millis(0.0421), "0.042");
+        assert_eq!(millis(3.14159), "3.14");
+        assert_eq!(millis(512.34), "512.3");
+        assert_eq!(millis(12345.6), "12,346");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(percent(0.9734), "97.3%");
+    }
+
+    #[test]
+    fn statements_fit_on_one_line() {
+        assert_eq!(one_line("SELECT *\n  FROM t\n WHERE a = $1", 80), "SELECT * FROM t WHERE a = $1");
+        assert_eq!(one_line("SELECT abcdef", 8), "SELECT …");
+    }
+}
