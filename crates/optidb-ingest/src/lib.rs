@@ -1,4 +1,4 @@
-//! Reads a live database into a [`Snapshot`](optidb_model::Snapshot): the
+//! Reads a live database into a [`Snapshot`]: the
 //! server, and the statements `pg_stat_statements` tracks.
 //!
 //! Owns: every query optidb runs to learn about a database, and the mapping
@@ -12,7 +12,7 @@ mod error;
 mod server;
 mod statements;
 
-use optidb_model::Snapshot;
+pub use optidb_model::Snapshot;
 use tokio_postgres::Client;
 
 pub use error::Error;
@@ -33,7 +33,8 @@ impl Default for IngestOptions {
 /// Reads a snapshot of the database `client` is connected to.
 pub async fn take_snapshot(client: &Client, options: &IngestOptions) -> Result<Snapshot, Error> {
     let (server, captured_at) = server::read(client).await?;
-    let (workload, statements) = statements::read_top(client, &server, options.top_statements).await?;
+    let (workload, statements) =
+        statements::read_top(client, &server, options.top_statements).await?;
     Ok(Snapshot {
         schema_version: Snapshot::SCHEMA_VERSION,
         captured_at,

@@ -1,5 +1,8 @@
 //! Reading snapshots from a real server.
 
+// A failed unwrap in a test is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use optidb_ingest::{Error, IngestOptions, take_snapshot};
 use optidb_sandbox::Cluster;
 
@@ -12,13 +15,16 @@ async fn top_statements_are_ranked_by_total_time_with_totals() {
         .batch_execute(
             "CREATE TABLE t (id int, v text);
              INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
-             SELECT pg_stat_statements_reset();",
+             SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0);",
         )
         .await
         .unwrap();
     for i in 0..20 {
         client
-            .query("SELECT count(*) FROM t WHERE v LIKE $1", &[&format!("%{i}a%")])
+            .query(
+                "SELECT count(*) FROM t WHERE v LIKE $1",
+                &[&format!("%{i}a%")],
+            )
             .await
             .unwrap();
     }
@@ -50,19 +56,37 @@ async fn a_database_without_pg_stat_statements_says_how_to_fix_it() {
     let cluster = Cluster::shared().unwrap();
     let db = cluster.create_database().await.unwrap();
     let client = db.connect().await.unwrap();
-    client.batch_execute("DROP EXTENSION pg_stat_statements").await.unwrap();
-    let err = take_snapshot(&client, &IngestOptions::default()).await.unwrap_err();
-    assert!(matches!(err, Error::StatementsExtensionMissing { .. }), "{err}");
-    assert!(err.to_string().contains("CREATE EXTENSION pg_stat_statements"), "{err}");
+    client
+        .batch_execute("DROP EXTENSION pg_stat_statements")
+        .await
+        .unwrap();
+    let err = take_snapshot(&client, &IngestOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::StatementsExtensionMissing { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("CREATE EXTENSION pg_stat_statements"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn pg_stat_statements_not_preloaded_says_how_to_fix_it() {
-    let options = optidb_sandbox::SandboxOptions::from_env().setting("shared_preload_libraries", "");
+    let options =
+        optidb_sandbox::SandboxOptions::from_env().setting("shared_preload_libraries", "");
     let cluster = Cluster::start_with(&options).unwrap();
     let db = cluster.create_database().await.unwrap();
     let client = db.connect().await.unwrap();
-    let err = take_snapshot(&client, &IngestOptions::default()).await.unwrap_err();
+    let err = take_snapshot(&client, &IngestOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::StatementsNotPreloaded), "{err}");
-    assert!(err.to_string().contains("shared_preload_libraries"), "{err}");
+    assert!(
+        err.to_string().contains("shared_preload_libraries"),
+        "{err}"
+    );
 }

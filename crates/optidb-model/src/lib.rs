@@ -6,8 +6,10 @@
 //! Must not: do I/O or depend on a database driver, a runtime or a renderer.
 //! A snapshot is data; it can be saved as JSON and analysed offline.
 
+mod severity;
 mod snapshot;
 mod statement;
 
+pub use severity::Severity;
 pub use snapshot::{ServerInfo, Snapshot, WorkloadTotals};
 pub use statement::Statement;

@@ -51,7 +51,10 @@ impl SessionSettings {
 
 /// Opens a session on `target` with `settings`, driven on the current tokio
 /// runtime. The connection closes when the returned client is dropped.
-pub async fn connect(target: &ConnectionTarget, settings: &SessionSettings) -> Result<Client, Error> {
+pub async fn connect(
+    target: &ConnectionTarget,
+    settings: &SessionSettings,
+) -> Result<Client, Error> {
     let mut config = target.config().clone();
     let options = match config.get_options() {
         Some(existing) if !existing.trim().is_empty() => {
@@ -62,10 +65,13 @@ pub async fn connect(target: &ConnectionTarget, settings: &SessionSettings) -> R
     config
         .application_name(&settings.application_name)
         .options(&options);
-    let (client, connection) = config.connect(NoTls).await.map_err(|source| Error::Connect {
-        target: target.describe(),
-        source,
-    })?;
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|source| Error::Connect {
+            target: target.describe(),
+            source,
+        })?;
     tokio::spawn(async move {
         // Ends when the client is dropped; errors surface on the client.
         let _ = connection.await;

@@ -117,45 +117,51 @@ impl ConnectionTarget {
 
 /// Sets from the `PG*` variables whatever `config` does not set yet.
 fn fill_from_env(config: &mut Config, env: &impl Fn(&str) -> Option<String>) -> Result<(), Error> {
-    if config.get_hosts().is_empty() {
-        if let Some(hosts) = env("PGHOST").or_else(|| env("PGHOSTADDR")) {
-            for host in hosts.split(',') {
-                config.host(host.trim());
-            }
+    if config.get_hosts().is_empty()
+        && let Some(hosts) = env("PGHOST").or_else(|| env("PGHOSTADDR"))
+    {
+        for host in hosts.split(',') {
+            config.host(host.trim());
         }
     }
-    if config.get_ports().is_empty() {
-        if let Some(port) = env("PGPORT") {
-            let port = port.trim().parse::<u16>().map_err(|_| Error::InvalidVariable {
+    if config.get_ports().is_empty()
+        && let Some(port) = env("PGPORT")
+    {
+        let port = port
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| Error::InvalidVariable {
                 variable: "PGPORT",
                 reason: format!("{port:?} is not a port number"),
             })?;
-            config.port(port);
-        }
+        config.port(port);
     }
-    if config.get_user().is_none() {
-        if let Some(user) = env("PGUSER") {
-            config.user(user);
-        }
+    if config.get_user().is_none()
+        && let Some(user) = env("PGUSER")
+    {
+        config.user(user);
     }
-    if config.get_password().is_none() {
-        if let Some(password) = env("PGPASSWORD") {
-            config.password(password);
-        }
+    if config.get_password().is_none()
+        && let Some(password) = env("PGPASSWORD")
+    {
+        config.password(password);
     }
-    if config.get_dbname().is_none() {
-        if let Some(database) = env("PGDATABASE") {
-            config.dbname(database);
-        }
+    if config.get_dbname().is_none()
+        && let Some(database) = env("PGDATABASE")
+    {
+        config.dbname(database);
     }
-    if config.get_connect_timeout().is_none() {
-        if let Some(seconds) = env("PGCONNECT_TIMEOUT") {
-            let seconds = seconds.trim().parse::<u64>().map_err(|_| Error::InvalidVariable {
+    if config.get_connect_timeout().is_none()
+        && let Some(seconds) = env("PGCONNECT_TIMEOUT")
+    {
+        let seconds = seconds
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| Error::InvalidVariable {
                 variable: "PGCONNECT_TIMEOUT",
                 reason: format!("{seconds:?} is not a number of seconds"),
             })?;
-            config.connect_timeout(Duration::from_secs(seconds));
-        }
+        config.connect_timeout(Duration::from_secs(seconds));
     }
     if let Some(mode) = env("PGSSLMODE") {
         let mode = match mode.as_str() {
@@ -231,7 +237,12 @@ mod tests {
     fn pg_variables_alone_are_enough() {
         let target = ConnectionTarget::resolve(
             None,
-            env(&[("PGHOST", "h"), ("PGUSER", "u"), ("PGDATABASE", "d"), ("PGPASSWORD", "pw")]),
+            env(&[
+                ("PGHOST", "h"),
+                ("PGUSER", "u"),
+                ("PGDATABASE", "d"),
+                ("PGPASSWORD", "pw"),
+            ]),
         )
         .unwrap();
         assert_eq!(target.source(), TargetSource::PgVariables);
@@ -253,7 +264,10 @@ mod tests {
             "host=h password=hunter2 sslmode=bogus",
         ] {
             let err = ConnectionTarget::resolve(Some(dsn), env(&[])).unwrap_err();
-            assert!(!format!("{err} {err:?}").contains("hunter2"), "{dsn}: {err}");
+            assert!(
+                !format!("{err} {err:?}").contains("hunter2"),
+                "{dsn}: {err}"
+            );
         }
         let target = ConnectionTarget::resolve(Some("postgres://u:hunter2@h/d"), env(&[])).unwrap();
         assert!(!target.describe().contains("hunter2"));

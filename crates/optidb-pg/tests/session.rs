@@ -1,5 +1,8 @@
 //! Sessions against a real server: the guards are in force from the first statement.
 
+// A failed unwrap in a test is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::str::FromStr;
 
 use optidb_pg::{ConnectionTarget, SessionSettings, connect};
@@ -10,7 +13,9 @@ async fn a_read_only_session_carries_its_guards() {
     let cluster = Cluster::shared().unwrap();
     let db = cluster.create_database().await.unwrap();
     let target = ConnectionTarget::from_config(tokio_postgres::Config::from_str(db.dsn()).unwrap());
-    let client = connect(&target, &SessionSettings::read_only()).await.unwrap();
+    let client = connect(&target, &SessionSettings::read_only())
+        .await
+        .unwrap();
     let row = client
         .query_one(
             "SELECT current_setting('application_name'), current_setting('statement_timeout'),
@@ -23,8 +28,14 @@ async fn a_read_only_session_carries_its_guards() {
     let settings: Vec<String> = (0..5).map(|i| row.get(i)).collect();
     assert_eq!(settings, ["optidb", "5s", "1s", "off", "on"]);
 
-    let err = client.batch_execute("CREATE TABLE t (id int)").await.unwrap_err();
-    let message = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+    let err = client
+        .batch_execute("CREATE TABLE t (id int)")
+        .await
+        .unwrap_err();
+    let message = err
+        .as_db_error()
+        .map(|e| e.message().to_string())
+        .unwrap_or_default();
     assert!(message.contains("read-only transaction"), "{err:?}");
 }
 
@@ -35,8 +46,16 @@ async fn an_unreachable_server_is_a_clear_error_without_the_password() {
         |_| None,
     )
     .unwrap();
-    let err = connect(&target, &SessionSettings::read_only()).await.unwrap_err();
+    let err = connect(&target, &SessionSettings::read_only())
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("could not connect to u@127.0.0.1:1/d"), "{message}");
-    assert!(!format!("{message} {err:?}").contains("hunter2"), "{message}");
+    assert!(
+        message.contains("could not connect to u@127.0.0.1:1/d"),
+        "{message}"
+    );
+    assert!(
+        !format!("{message} {err:?}").contains("hunter2"),
+        "{message}"
+    );
 }

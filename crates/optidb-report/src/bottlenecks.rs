@@ -7,7 +7,7 @@ use optidb_model::Snapshot;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, one_line, percent, thousands};
-use crate::{SCHEMA_VERSION, TableStyle};
+use crate::{SCHEMA_VERSION, TableStyle, TableWidth};
 
 /// The statements that take the most time, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,21 +105,42 @@ impl BottlenecksReport {
     pub fn to_table(&self, style: TableStyle) -> String {
         let mut table = Table::new();
         table.load_style(UTF8_FULL_CONDENSED);
-        if !style.color {
-            table.force_no_tty();
+        if style.color {
+            table.enforce_styling();
         }
         match style.width {
-            Some(width) => {
-                table.set_width(width).set_content_arrangement(ContentArrangement::Dynamic);
+            TableWidth::Terminal => {
+                table.set_content_arrangement(ContentArrangement::Dynamic);
             }
-            None => {
-                table.set_content_arrangement(ContentArrangement::Disabled);
+            TableWidth::Fixed(width) => {
+                table
+                    .force_no_tty()
+                    .set_width(width)
+                    .set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            TableWidth::Unlimited => {
+                table
+                    .force_no_tty()
+                    .set_content_arrangement(ContentArrangement::Disabled);
             }
         }
-        let header = ["#", "total ms", "share", "calls", "mean ms", "rows/call", "cache hit", "query"];
+        let header = [
+            "#",
+            "total ms",
+            "share",
+            "calls",
+            "mean ms",
+            "rows/call",
+            "cache hit",
+            "query",
+        ];
         table.set_header(header.iter().map(|title| {
             let cell = Cell::new(title);
-            if style.color { cell.add_attribute(Attribute::Bold) } else { cell }
+            if style.color {
+                cell.add_attribute(Attribute::Bold)
+            } else {
+                cell
+            }
         }));
         for entry in &self.statements {
             table.add_row(vec![
@@ -129,7 +150,12 @@ impl BottlenecksReport {
                 Cell::new(thousands(entry.calls)),
                 Cell::new(millis(entry.mean_exec_time_ms)),
                 Cell::new(format!("{:.1}", entry.rows_per_call)),
-                Cell::new(entry.cache_hit_ratio.map(percent).unwrap_or_else(|| "-".into())),
+                Cell::new(
+                    entry
+                        .cache_hit_ratio
+                        .map(percent)
+                        .unwrap_or_else(|| "-".into()),
+                ),
                 Cell::new(one_line(&entry.query, 90)),
             ]);
         }
@@ -183,8 +209,24 @@ mod tests {
                 total_exec_time_ms: 2000.0,
             },
             statements: vec![
-                statement(-8_817_266_385_283_457_021, "SELECT id, name\n  FROM users\n WHERE email = $1", 300, 300, 1500.0, 90_000, 10_000),
-                statement(42, "SELECT name, price FROM products WHERE id = $1", 5000, 5000, 400.0, 15_000, 0),
+                statement(
+                    -8_817_266_385_283_457_021,
+                    "SELECT id, name\n  FROM users\n WHERE email = $1",
+                    300,
+                    300,
+                    1500.0,
+                    90_000,
+                    10_000,
+                ),
+                statement(
+                    42,
+                    "SELECT name, price FROM products WHERE id = $1",
+                    5000,
+                    5000,
+                    400.0,
+                    15_000,
+                    0,
+                ),
             ],
         }
     }

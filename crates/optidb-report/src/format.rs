@@ -21,8 +21,19 @@ impl OutputFormat {
 pub struct TableStyle {
     /// Use ANSI colors and attributes.
     pub color: bool,
-    /// Fit the table to this many columns (`None`: as wide as needed).
-    pub width: Option<u16>,
+    /// How wide tables may get.
+    pub width: TableWidth,
+}
+
+/// How wide a table may get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableWidth {
+    /// As wide as the terminal on stdout, unlimited when stdout is not one.
+    Terminal,
+    /// At most this many columns.
+    Fixed(u16),
+    /// As wide as the content needs.
+    Unlimited,
 }
 
 impl TableStyle {
@@ -30,7 +41,7 @@ impl TableStyle {
     pub fn plain() -> Self {
         TableStyle {
             color: false,
-            width: None,
+            width: TableWidth::Unlimited,
         }
     }
 }
@@ -53,7 +64,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -85,7 +96,7 @@ mod tests {
     #[test]
     fn numbers_read_well() {
         assert_eq!(millis(0.0421), "0.042");
-        assert_eq!(millis(3.14159), "3.14");
+        assert_eq!(millis(3.456), "3.46");
         assert_eq!(millis(512.34), "512.3");
         assert_eq!(millis(12345.6), "12,346");
         assert_eq!(thousands(0), "0");
@@ -95,7 +106,10 @@ mod tests {
 
     #[test]
     fn statements_fit_on_one_line() {
-        assert_eq!(one_line("SELECT *\n  FROM t\n WHERE a = $1", 80), "SELECT * FROM t WHERE a = $1");
+        assert_eq!(
+            one_line("SELECT *\n  FROM t\n WHERE a = $1", 80),
+            "SELECT * FROM t WHERE a = $1"
+        );
         assert_eq!(one_line("SELECT abcdef", 8), "SELECT …");
     }
 }

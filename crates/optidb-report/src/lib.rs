@@ -13,7 +13,7 @@ mod bottlenecks;
 mod format;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
-pub use format::{OutputFormat, TableStyle};
+pub use format::{OutputFormat, TableStyle, TableWidth};
 
 /// Version of the JSON output's shape. Bumped on any incompatible change;
 /// fields may be added without a bump.

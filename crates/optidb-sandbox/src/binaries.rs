@@ -147,7 +147,11 @@ fn versioned_bindirs(root: &Path) -> Vec<PathBuf> {
 
 /// Parses `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` into `(15, "15.18")`.
 fn parse_version(output: &str) -> Option<(u32, String)> {
-    let version = output.split("(PostgreSQL)").nth(1)?.split_whitespace().next()?;
+    let version = output
+        .split("(PostgreSQL)")
+        .nth(1)?
+        .split_whitespace()
+        .next()?;
     let major = version
         .split(|c: char| !c.is_ascii_digit())
         .next()?
@@ -182,7 +186,14 @@ mod tests {
         let dirs = versioned_bindirs(root.path());
         let names: Vec<_> = dirs
             .iter()
-            .map(|d| d.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned())
+            .map(|d| {
+                d.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(names, ["15", "13", "9.6"]);
     }
@@ -198,7 +209,8 @@ mod tests {
     #[test]
     fn nothing_found_names_the_package() {
         let empty_root = tempfile::tempdir().unwrap();
-        let err = PgBinaries::discover_in(None, Some(OsStr::new("")), empty_root.path()).unwrap_err();
+        let err =
+            PgBinaries::discover_in(None, Some(OsStr::new("")), empty_root.path()).unwrap_err();
         assert!(matches!(err, Error::BinariesNotFound { .. }), "{err}");
         assert!(err.to_string().contains("postgresql-15"), "{err}");
     }

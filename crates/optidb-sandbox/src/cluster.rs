@@ -121,7 +121,10 @@ impl Cluster {
         let binaries =
             PgBinaries::discover(options.bindir.as_deref(), options.search_path.as_deref())?;
         let user = ServerUser::detect()?;
-        let parent = options.parent_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let parent = options
+            .parent_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
         let root = tempfile::Builder::new()
             .prefix("optidb-sandbox-")
             .tempdir_in(&parent)
@@ -186,8 +189,8 @@ impl Cluster {
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port()?;
-            let log = File::create(self.log_file())
-                .map_err(|e| Error::io("create the server log", e))?;
+            let log =
+                File::create(self.log_file()).map_err(|e| Error::io("create the server log", e))?;
             let log_err = log
                 .try_clone()
                 .map_err(|e| Error::io("open the server log", e))?;
@@ -202,7 +205,12 @@ impl Cluster {
             let settings = DEFAULT_SETTINGS
                 .iter()
                 .map(|(name, value)| (*name, *value))
-                .chain(options.settings.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                .chain(
+                    options
+                        .settings
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str())),
+                );
             for (name, value) in settings {
                 command.arg("-c").arg(format!("{name}={value}"));
             }
@@ -303,7 +311,8 @@ impl Cluster {
     /// Creates a fresh, uniquely named database with the extensions installed.
     pub async fn create_database(&self) -> Result<Database, Error> {
         let number = self.next_database.fetch_add(1, Ordering::Relaxed);
-        self.create_database_named(&format!("sandbox_{number}")).await
+        self.create_database_named(&format!("sandbox_{number}"))
+            .await
     }
 
     /// Creates a database called `name` with the extensions installed.

@@ -12,7 +12,7 @@ mod workload;
 use tokio_postgres::Client;
 
 pub use expectations::{Check, Expectations, PlantedProblem};
-pub use workload::{ItemRun, Workload, WorkloadItem, WorkloadRun};
+pub use workload::{ItemRun, PreparedWorkload, Workload, WorkloadItem, WorkloadRun};
 
 use crate::Error;
 
@@ -60,10 +60,7 @@ impl Fixture {
 
     /// Creates the fixture's tables and indexes.
     pub async fn create_schema(&self, client: &Client) -> Result<(), Error> {
-        client
-            .batch_execute(self.schema)
-            .await
-            .map_err(|e| Error::sql(format!("fixture {}: schema.sql", self.name), e))
+        self.execute(client, "schema.sql", self.schema).await
     }
 
     /// Generates the data at `scale` (1 = the full size), ends with ANALYZE,
@@ -79,18 +76,42 @@ impl Fixture {
             .batch_execute(&format!("SET optidb.scale = '{scale}'"))
             .await
             .map_err(|e| Error::sql("set optidb.scale", e))?;
-        client
-            .batch_execute(self.data)
-            .await
-            .map_err(|e| Error::sql(format!("fixture {}: data.sql", self.name), e))
+        self.execute(client, "data.sql", self.data).await
     }
 
-    /// Schema, data at `scale`, then an empty `pg_stat_statements`, so that
-    /// what it tracks afterwards is the workload alone.
+    /// Sends `sql` as one simple-query batch per part, the parts split at
+    /// lines reading `-- optidb:new-batch`. A batch is one implicit
+    /// transaction whose table statistics are flushed only when it ends, so
+    /// an ANALYZE must come in a later batch than the rows it should count.
+    async fn execute(&self, client: &Client, file: &str, sql: &str) -> Result<(), Error> {
+        for (index, batch) in batches(sql).iter().enumerate() {
+            client.batch_execute(batch).await.map_err(|e| {
+                Error::sql(
+                    format!("fixture {}: {file}, part {}", self.name, index + 1),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Creates the schema and generates the data at `scale`.
     pub async fn load(&self, client: &Client, scale: f64) -> Result<(), Error> {
         self.create_schema(client).await?;
-        self.generate_data(client, scale).await?;
-        reset_statement_statistics(client).await
+        self.generate_data(client, scale).await
+    }
+
+    /// Runs the fixture's workload on a loaded database: computes the
+    /// parameters, empties `pg_stat_statements` so that it then tracks the
+    /// workload alone, and runs it, calling `progress(done, total)`.
+    pub async fn run_workload(
+        &self,
+        client: &Client,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<WorkloadRun, Error> {
+        let workload = self.workload()?.prepare(client).await?;
+        reset_statement_statistics(client).await?;
+        workload.run(client, progress).await
     }
 
     /// The fixture's workload.
@@ -104,10 +125,49 @@ impl Fixture {
     }
 }
 
-/// Empties `pg_stat_statements` (for every database of the cluster).
+/// The line that splits a fixture's SQL file into separate batches.
+const BATCH_SEPARATOR: &str = "-- optidb:new-batch";
+
+/// `sql` split at [`BATCH_SEPARATOR`] lines, empty parts dropped.
+fn batches(sql: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    for line in sql.lines() {
+        if line.trim() == BATCH_SEPARATOR {
+            parts.push(String::new());
+        } else if let Some(part) = parts.last_mut() {
+            part.push_str(line);
+            part.push('\n');
+        }
+    }
+    parts.retain(|part| {
+        part.lines().any(|line| {
+            let line = line.trim();
+            !line.is_empty() && !line.starts_with("--")
+        })
+    });
+    parts
+}
+
+/// Empties `pg_stat_statements` for the current database only, so tests
+/// sharing a cluster do not wipe each other's statistics.
 pub async fn reset_statement_statistics(client: &Client) -> Result<(), Error> {
     client
-        .batch_execute("SELECT pg_stat_statements_reset()")
+        .batch_execute(
+            "/* optidb */ SELECT pg_stat_statements_reset(0, \
+             (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+        )
         .await
         .map_err(|e| Error::sql("reset pg_stat_statements", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_files_split_into_batches_at_the_separator() {
+        let sql = "CREATE TABLE a ();\n-- optidb:new-batch\n-- only a comment\n  -- optidb:new-batch  \nANALYZE a;\n";
+        assert_eq!(batches(sql), ["CREATE TABLE a ();\n", "ANALYZE a;\n"]);
+        assert_eq!(batches("SELECT 1;"), ["SELECT 1;\n"]);
+    }
 }

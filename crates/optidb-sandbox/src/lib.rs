@@ -25,7 +25,7 @@ mod binaries;
 mod cluster;
 mod database;
 mod error;
-// TEMP pub mod fixture;
+pub mod fixture;
 mod guardian;
 mod server_user;
 mod sql;

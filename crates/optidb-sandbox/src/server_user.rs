@@ -48,8 +48,9 @@ impl ServerUser {
     /// Gives `path` to this user, so the server can write there.
     pub(crate) fn give(&self, path: &Path) -> Result<(), Error> {
         if let ServerUser::Switched { uid, gid } = self {
-            std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw()))
-                .map_err(|e| Error::io(format!("give {} to the postgres user", path.display()), e))?;
+            std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw())).map_err(
+                |e| Error::io(format!("give {} to the postgres user", path.display()), e),
+            )?;
         }
         Ok(())
     }

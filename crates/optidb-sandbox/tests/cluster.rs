@@ -1,6 +1,9 @@
 //! The sandbox against real PostgreSQL servers: start, answer, run side by
 //! side, and never leave a server or a directory behind.
 
+// A failed unwrap in a test is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,11 +40,17 @@ async fn shared_cluster_answers_in_a_fresh_database() {
     let db = cluster.create_database().await.unwrap();
     let client = db.connect().await.unwrap();
     let row = client
-        .query_one("SELECT current_database(), current_setting('server_version_num')::int", &[])
+        .query_one(
+            "SELECT current_database(), current_setting('server_version_num')::int",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), db.name());
-    assert_eq!(row.get::<_, i32>(1) / 10_000, cluster.binaries().major() as i32);
+    assert_eq!(
+        row.get::<_, i32>(1) / 10_000,
+        cluster.binaries().major() as i32
+    );
 }
 
 #[tokio::test]
@@ -51,10 +60,15 @@ async fn databases_are_fresh_and_distinct() {
     let second = cluster.create_database().await.unwrap();
     assert_ne!(first.name(), second.name());
     let a = first.connect().await.unwrap();
-    a.batch_execute("CREATE TABLE only_in_first (id int)").await.unwrap();
+    a.batch_execute("CREATE TABLE only_in_first (id int)")
+        .await
+        .unwrap();
     let b = second.connect().await.unwrap();
     let found = b
-        .query_one("SELECT count(*) FROM pg_class WHERE relname = 'only_in_first'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'only_in_first'",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(found.get::<_, i64>(0), 0);
@@ -62,7 +76,10 @@ async fn databases_are_fresh_and_distinct() {
 
 async fn explain(client: &tokio_postgres::Client, sql: &str) -> String {
     let rows = client.query(&format!("EXPLAIN {sql}"), &[]).await.unwrap();
-    rows.iter().map(|row| row.get::<_, String>(0)).collect::<Vec<_>>().join("\n")
+    rows.iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]
@@ -142,7 +159,10 @@ fn a_panicking_owner_still_cleans_up() {
     let owner = std::thread::spawn(move || {
         let cluster = Cluster::start().unwrap();
         sender
-            .send((cluster.postmaster_pid().unwrap(), cluster.root_dir().to_path_buf()))
+            .send((
+                cluster.postmaster_pid().unwrap(),
+                cluster.root_dir().to_path_buf(),
+            ))
             .unwrap();
         panic!("the owner of a sandbox panics");
     });
@@ -171,7 +191,11 @@ fn child_process_holding_the_shared_cluster() {
 #[test]
 fn a_killed_owner_is_cleaned_up_by_the_guardian() {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_holding_the_shared_cluster", "--nocapture"])
+        .args([
+            "--exact",
+            "child_process_holding_the_shared_cluster",
+            "--nocapture",
+        ])
         .env("OPTIDB_SANDBOX_TEST_CHILD", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

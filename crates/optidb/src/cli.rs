@@ -1,0 +1,149 @@
+//! The command line: every subcommand and option.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A PostgreSQL performance advisor: finds what makes a workload slow,
+/// proves each fix before anyone runs it, and applies it safely.
+///
+/// Exit codes: 0 success; 1 findings at or above --fail-on; 2 usage,
+/// connection or other error.
+#[derive(Debug, Parser)]
+#[command(name = "optidb", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format of the results on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+    /// When to use colors (NO_COLOR and TERM=dumb turn `auto` off).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// No progress bars or hints on stderr; errors are still shown.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// One JSON document (see docs/ for its schema).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where to connect. Without --dsn, DATABASE_URL is used, else libpq's
+/// PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; PG* variables also fill
+/// in what a DSN leaves out.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// A postgres:// URL or a key=value connection string.
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find what makes the workload slow and recommend fixes.
+    Scan(ScanArgs),
+    /// Show the statements that take the most time.
+    Bottlenecks(BottlenecksArgs),
+    /// Prove a recommendation with hypothetical indexes before applying it.
+    Simulate(NotBuiltArgs),
+    /// Apply a recommendation safely, with rollback and an audit trail.
+    Apply(NotBuiltArgs),
+    /// Start a throwaway PostgreSQL, load a demo shop with planted problems,
+    /// run its workload and show what optidb sees.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never exit 1 because of findings.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct BottlenecksArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// How many statements to show.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct NotBuiltArgs {
+    /// Arguments of a command that is not built yet.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data size: 1 is about 100k users and 1M orders.
+    #[arg(long, default_value_t = 0.1, value_parser = parse_scale)]
+    pub scale: f64,
+    /// How many statements to show.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub limit: usize,
+    /// Keep the demo database running until Ctrl-C, to try optidb on it.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale > 0.0 && scale <= 100.0 => Ok(scale),
+        _ => Err(format!(
+            "{text:?} is not a scale between 0 (exclusive) and 100"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scale_must_be_positive() {
+        assert!(parse_scale("0.05").is_ok());
+        assert!(parse_scale("0").is_err());
+        assert!(parse_scale("-1").is_err());
+        assert!(parse_scale("NaN").is_err());
+    }
+}
