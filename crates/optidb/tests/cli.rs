@@ -1,0 +1,167 @@
+//! The real `optidb` binary: exit codes, stdout, stderr.
+
+// A failed unwrap in a test is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output, Stdio};
+
+use optidb_sandbox::Cluster;
+
+/// `optidb` with a clean environment: no connection variables, no colors.
+fn optidb(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_optidb"));
+    command.args(args).env("NO_COLOR", "1");
+    for (name, _) in std::env::vars() {
+        if name == "DATABASE_URL" || (name.starts_with("PG") && name != "PGDATA") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    optidb(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_exit_2() {
+    for command in ["scan", "simulate", "apply"] {
+        let output = run(&[command]);
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(output.stdout.is_empty());
+        insta::assert_snapshot!(format!("not_built_{command}"), stderr(&output));
+    }
+}
+
+#[test]
+fn no_connection_settings_is_a_usage_error() {
+    let output = run(&["bottlenecks"]);
+    assert_eq!(output.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
+fn an_unknown_format_is_a_usage_error() {
+    let output = run(&["--format", "yaml", "bottlenecks"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("invalid value 'yaml'"));
+}
+
+#[test]
+fn an_unreachable_database_exits_2_without_the_password() {
+    let output = run(&[
+        "bottlenecks",
+        "--dsn",
+        "postgres://app:hunter2@127.0.0.1:1/shop",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("could not connect to app@127.0.0.1:1/shop"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+/// A database with a little workload in pg_stat_statements.
+async fn database_with_workload() -> String {
+    let cluster = Cluster::shared().unwrap();
+    let db = cluster.create_database().await.unwrap();
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE t (id int, v text);
+             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;",
+        )
+        .await
+        .unwrap();
+    for i in 0..5 {
+        client
+            .query(
+                "SELECT count(*) FROM t WHERE v LIKE $1",
+                &[&format!("%{i}%")],
+            )
+            .await
+            .unwrap();
+    }
+    db.dsn().to_string()
+}
+
+#[tokio::test]
+async fn bottlenecks_as_json_follow_the_schema() {
+    let dsn = database_with_workload().await;
+    let output = run(&["bottlenecks", "--dsn", &dsn, "--format", "json", "-n", "3"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let statements = json["statements"].as_array().unwrap();
+    assert!(!statements.is_empty() && statements.len() <= 3);
+    assert_eq!(statements[0]["rank"], 1);
+    assert!(statements[0]["queryid"].is_string());
+    let like = statements
+        .iter()
+        .find(|s| s["query"] == "SELECT count(*) FROM t WHERE v LIKE $1")
+        .expect("the LIKE statement is among the top 3");
+    assert_eq!(like["calls"], 5);
+}
+
+#[tokio::test]
+async fn bottlenecks_as_a_table_without_colors() {
+    let dsn = database_with_workload().await;
+    let output = run(&["bottlenecks", "--dsn", &dsn]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("SELECT count(*) FROM t WHERE v LIKE $1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("total ms"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "NO_COLOR output has escape codes"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_stdout_is_not_an_error() {
+    let dsn = database_with_workload().await;
+    let mut child = optidb(&["bottlenecks", "--dsn", &dsn])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, like `| head -0`
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn demo_shows_the_workloads_top_statements() {
+    let output = run(&[
+        "demo", "--scale", "0.01", "--format", "json", "--quiet", "-n", "15",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(output.stderr.is_empty(), "--quiet: {}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["database"], "optidb_demo");
+    let queries: Vec<&str> = json["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["query"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "FROM users\nWHERE email = $1",
+        "FROM orders\nWHERE user_id = $1",
+        "WHERE payload @> $1",
+        "WHERE description ILIKE $1",
+    ] {
+        assert!(
+            queries.iter().any(|query| query.contains(expected)),
+            "{expected:?} not among {queries:#?}"
+        );
+    }
+}
