@@ -199,6 +199,25 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_extension_names_the_package_to_install() {
+        let binaries = PgBinaries {
+            bindir: PathBuf::from("/usr/lib/postgresql/15/bin"),
+            major: 15,
+            version: "15.18".into(),
+        };
+        let err = Error::MissingExtension {
+            extension: "hypopg".into(),
+            major: binaries.major(),
+            bindir: binaries.bindir().to_path_buf(),
+            package: binaries.package_for("hypopg"),
+        };
+        assert_eq!(
+            err.to_string(),
+            "the PostgreSQL 15 server in /usr/lib/postgresql/15/bin has no `hypopg` extension: install the `postgresql-15-hypopg` package (`cargo xtask deps` does it)"
+        );
+    }
+
+    #[test]
     fn an_explicit_directory_without_programs_is_an_error() {
         let empty = tempfile::tempdir().unwrap();
         let err = PgBinaries::discover(Some(empty.path()), None).unwrap_err();
