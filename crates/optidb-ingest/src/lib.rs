@@ -8,10 +8,13 @@
 //! `optidb-pg` gives it. Every query is tagged `/* optidb */` so that optidb
 //! can leave its own statements out of what it analyses.
 
+mod catalog;
 mod error;
+pub mod plans;
 mod server;
 mod statements;
 
+use optidb_model::IngestWarning;
 pub use optidb_model::Snapshot;
 use tokio_postgres::Client;
 
@@ -26,20 +29,48 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { top_statements: 50 }
+        IngestOptions {
+            top_statements: 100,
+        }
     }
 }
 
-/// Reads a snapshot of the database `client` is connected to.
+/// Reads a snapshot of the database `client` is connected to: the server,
+/// the top statements, and the catalogs. Pass a read-only session from
+/// `optidb-pg`.
 pub async fn take_snapshot(client: &Client, options: &IngestOptions) -> Result<Snapshot, Error> {
     let (server, captured_at) = server::read(client).await?;
-    let (workload, statements) =
-        statements::read_top(client, &server, options.top_statements).await?;
+    let mut warnings = Vec::new();
+    let (top, catalog) = tokio::try_join!(
+        statements::read_top(client, &server, options.top_statements),
+        catalog::read(client, &server, &mut warnings),
+    )?;
+    if top.hidden_texts > 0 {
+        warnings.push(IngestWarning {
+            code: "statement-text-hidden".into(),
+            message: format!(
+                "{} statement text(s) show as <insufficient privilege>: optidb's role may not see other roles' statements; GRANT pg_read_all_stats (or pg_monitor) TO it (see deploy/roles.sql)",
+                top.hidden_texts
+            ),
+        });
+    }
+    if let Some(info) = top.info.as_ref().filter(|info| info.dealloc > 0) {
+        warnings.push(IngestWarning {
+            code: "statements-evicted".into(),
+            message: format!(
+                "pg_stat_statements evicted {} entries since its last reset: rarely run statements are missing; raise pg_stat_statements.max (needs a restart)",
+                info.dealloc
+            ),
+        });
+    }
     Ok(Snapshot {
         schema_version: Snapshot::SCHEMA_VERSION,
         captured_at,
         server,
-        workload,
-        statements,
+        workload: top.totals,
+        statements: top.statements,
+        statement_stats: top.info,
+        catalog,
+        warnings,
     })
 }

@@ -6,10 +6,17 @@
 //! Must not: do I/O or depend on a database driver, a runtime or a renderer.
 //! A snapshot is data; it can be saved as JSON and analysed offline.
 
+mod catalog;
+pub mod facts;
+pub mod plan;
 mod severity;
 mod snapshot;
 mod statement;
 
+pub use catalog::{
+    Catalog, Column, ColumnStats, Extension, ForeignKey, Index, IndexKey, LockSummary, LockWait,
+    Setting, Table, TableActivity, TableKind,
+};
 pub use severity::Severity;
-pub use snapshot::{ServerInfo, Snapshot, WorkloadTotals};
+pub use snapshot::{IngestWarning, ServerInfo, Snapshot, StatementStatsInfo, WorkloadTotals};
 pub use statement::Statement;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Statement;
+use crate::{Catalog, Statement};
 
 /// Everything optidb read from one database at one moment, in one value that
 /// can be saved as JSON and analysed offline.
@@ -19,6 +19,15 @@ pub struct Snapshot {
     pub workload: WorkloadTotals,
     /// The statements kept (the top ones by total execution time).
     pub statements: Vec<Statement>,
+    /// `pg_stat_statements_info` (PostgreSQL 14+).
+    #[serde(default)]
+    pub statement_stats: Option<StatementStatsInfo>,
+    /// Tables, indexes, foreign keys, settings, locks, extensions.
+    #[serde(default)]
+    pub catalog: Catalog,
+    /// Things the snapshot could not see, and how to let it.
+    #[serde(default)]
+    pub warnings: Vec<IngestWarning>,
 }
 
 impl Snapshot {
@@ -51,6 +60,25 @@ impl ServerInfo {
     pub fn major_version(&self) -> u32 {
         self.version_num / 10_000
     }
+}
+
+/// How `pg_stat_statements` itself is doing (`pg_stat_statements_info`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementStatsInfo {
+    /// Entries evicted because `pg_stat_statements.max` was reached: when
+    /// above zero, rarely run statements are missing from the snapshot.
+    pub dealloc: u64,
+    /// When all its statistics were last reset (RFC 3339, UTC).
+    pub stats_reset: Option<String>,
+}
+
+/// Something the snapshot could not see, and how to fix that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestWarning {
+    /// Stable kebab-case code, e.g. `statement-text-hidden`.
+    pub code: String,
+    /// What is missing and how to fix it.
+    pub message: String,
 }
 
 /// Totals over the whole tracked workload.

@@ -3,13 +3,20 @@
 use serde::{Deserialize, Serialize};
 
 /// One normalized statement and its cumulative execution statistics, as
-/// `pg_stat_statements` reports them (times in milliseconds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `pg_stat_statements` reports them (times in milliseconds), summed over
+/// the roles that ran it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Statement {
     /// `pg_stat_statements.queryid`: stable for one normalized statement on one server.
     pub queryid: i64,
     /// Normalized text (constants replaced by `$n`), as first seen.
     pub query: String,
+    /// The roles that ran it.
+    pub roles: Vec<String>,
+    /// Whether it ran as a top-level statement (not only inside functions).
+    /// Always true before PostgreSQL 14, which did not tell.
+    pub toplevel: bool,
     /// Number of executions.
     pub calls: u64,
     /// Rows returned or affected, over all calls.
@@ -24,12 +31,44 @@ pub struct Statement {
     pub max_exec_time_ms: f64,
     /// Standard deviation of the execution time.
     pub stddev_exec_time_ms: f64,
+    /// Times planned; `None` unless `pg_stat_statements.track_planning` is on.
+    pub plans: Option<u64>,
+    /// Total planning time; `None` unless planning is tracked.
+    pub total_plan_time_ms: Option<f64>,
     /// Shared buffer hits.
     pub shared_blks_hit: u64,
     /// Shared blocks read from disk (or the OS cache).
     pub shared_blks_read: u64,
+    /// Shared blocks dirtied.
+    pub shared_blks_dirtied: u64,
+    /// Shared blocks written by the statement's backend itself.
+    pub shared_blks_written: u64,
+    /// Local (temporary table) buffer hits.
+    pub local_blks_hit: u64,
+    /// Local blocks read.
+    pub local_blks_read: u64,
+    /// Local blocks dirtied.
+    pub local_blks_dirtied: u64,
+    /// Local blocks written.
+    pub local_blks_written: u64,
+    /// Temporary blocks read: sorts and hashes that spilled to disk.
+    pub temp_blks_read: u64,
     /// Temporary blocks written: sorts and hashes that spilled to disk.
     pub temp_blks_written: u64,
+    /// Time reading shared blocks (0 unless `track_io_timing` is on).
+    pub blk_read_time_ms: f64,
+    /// Time writing shared blocks (0 unless `track_io_timing` is on).
+    pub blk_write_time_ms: f64,
+    /// Time reading temporary blocks (PostgreSQL 15+).
+    pub temp_blk_read_time_ms: Option<f64>,
+    /// Time writing temporary blocks (PostgreSQL 15+).
+    pub temp_blk_write_time_ms: Option<f64>,
+    /// WAL records generated.
+    pub wal_records: u64,
+    /// WAL full-page images generated.
+    pub wal_fpi: u64,
+    /// WAL bytes generated.
+    pub wal_bytes: u64,
 }
 
 impl Statement {
@@ -60,14 +99,9 @@ mod tests {
             query: "SELECT $1".into(),
             calls,
             rows,
-            total_exec_time_ms: 0.0,
-            mean_exec_time_ms: 0.0,
-            min_exec_time_ms: 0.0,
-            max_exec_time_ms: 0.0,
-            stddev_exec_time_ms: 0.0,
             shared_blks_hit: hit,
             shared_blks_read: read,
-            temp_blks_written: 0,
+            ..Statement::default()
         }
     }
 

@@ -188,12 +188,9 @@ mod tests {
             rows,
             total_exec_time_ms: total,
             mean_exec_time_ms: total / calls as f64,
-            min_exec_time_ms: 0.0,
-            max_exec_time_ms: 0.0,
-            stddev_exec_time_ms: 0.0,
             shared_blks_hit: hit,
             shared_blks_read: read,
-            temp_blks_written: 0,
+            ..Statement::default()
         };
         Snapshot {
             schema_version: Snapshot::SCHEMA_VERSION,

@@ -1,0 +1,1 @@
+//! Generic EXPLAIN plans of the top statements.
