@@ -1,29 +1,65 @@
 //! Parses statements with `pg_query` (the PostgreSQL parser itself, as a
 //! library): fingerprints that group statements differing only in their
-//! constants, and normalized text with constants replaced by `$n`.
+//! constants, normalized text with constants replaced by `$n`, query facts
+//! (tables, predicates, joins, subqueries… see [`facts()`]), statement
+//! families and the outliers among their members.
 //!
-//! Owns: everything optidb learns from a statement's text alone. Query facts
-//! (tables, predicates, joins…) and families arrive with the ingest issue.
+//! Owns: everything optidb learns from a statement's text alone.
 //!
 //! Must not: do I/O. Parsing is pure and deterministic.
 
-/// Why a statement could not be parsed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot parse the statement: {reason}")]
-pub struct ParseError {
-    reason: String,
+use optidb_model::facts::QueryFacts;
+
+mod facts;
+mod families;
+mod outliers;
+
+pub use families::{FamilyInput, PREDICATE_SIMILARITY, families};
+pub use outliers::{MIN_FAMILY_SIZE, OUTLIER_SCORE, outliers};
+
+/// Why a statement could not be analysed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// PostgreSQL's parser rejected the text (a truncated statement,
+    /// `<insufficient privilege>`, …); `reason` is the parser's message.
+    #[error("cannot parse the statement: {reason}")]
+    Syntax {
+        /// The parser's message.
+        reason: String,
+    },
+    /// Facts need exactly one statement; the text held another number.
+    #[error("expected one statement, found {count}: analyse statements one at a time")]
+    NotOneStatement {
+        /// How many statements the text held.
+        count: usize,
+    },
 }
 
 impl From<pg_query::Error> for ParseError {
     fn from(error: pg_query::Error) -> Self {
-        ParseError {
-            reason: error.to_string(),
-        }
+        let reason = match error {
+            pg_query::Error::Parse(message) => message,
+            other => other.to_string(),
+        };
+        ParseError::Syntax { reason }
     }
+}
+
+/// What [`analyze`] learns from one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// The statement's fingerprint (see [`fingerprint()`]).
+    pub fingerprint: String,
+    /// The statement's facts (see [`facts()`]).
+    pub facts: QueryFacts,
 }
 
 /// The fingerprint of `sql`: equal for statements that differ only in their
 /// constants, parameter numbers, whitespace or comments. 16 hex digits.
+///
+/// Follows PostgreSQL 18's query identifiers: schema names are ignored and
+/// a table alias replaces the table's name, so `FROM users u` and `FROM
+/// accounts u` can share a fingerprint ([`families`] tells them apart).
 pub fn fingerprint(sql: &str) -> Result<String, ParseError> {
     Ok(pg_query::fingerprint(sql, 0, 0)?.hex)
 }
@@ -31,6 +67,31 @@ pub fn fingerprint(sql: &str) -> Result<String, ParseError> {
 /// `sql` with every constant replaced by `$n`, as `pg_stat_statements` shows it.
 pub fn normalize(sql: &str) -> Result<String, ParseError> {
     Ok(pg_query::normalize(sql)?)
+}
+
+/// The facts of the single statement in `sql` (see the `facts` module
+/// documentation for what is recorded and the heuristics used).
+pub fn facts(sql: &str) -> Result<QueryFacts, ParseError> {
+    let parsed = pg_query::parse(sql, 0)?;
+    match parsed.protobuf.stmts.as_slice() {
+        [only] => match only.stmt.as_deref().and_then(|stmt| stmt.node.as_ref()) {
+            Some(statement) => Ok(facts::extract(statement)),
+            None => Err(ParseError::NotOneStatement { count: 0 }),
+        },
+        statements => Err(ParseError::NotOneStatement {
+            count: statements.len(),
+        }),
+    }
+}
+
+/// The fingerprint and the facts of the single statement in `sql`. The
+/// text is parsed twice (once by `pg_query`'s fingerprinting); normalize
+/// separately with [`normalize`] if needed: `pg_stat_statements` text is
+/// normalized already.
+pub fn analyze(sql: &str) -> Result<Analysis, ParseError> {
+    let facts = facts(sql)?;
+    let fingerprint = fingerprint(sql)?;
+    Ok(Analysis { fingerprint, facts })
 }
 
 #[cfg(test)]

@@ -25,19 +25,24 @@ pub use error::Error;
 pub struct IngestOptions {
     /// How many statements to keep, the top ones by total execution time.
     pub top_statements: usize,
+    /// Generic plans of the top statements; `None` reads no plans.
+    pub explain: Option<plans::ExplainOptions>,
 }
 
 impl Default for IngestOptions {
+    /// The top 100 statements, and plans of all of them.
     fn default() -> Self {
         IngestOptions {
             top_statements: 100,
+            explain: Some(plans::ExplainOptions::default()),
         }
     }
 }
 
 /// Reads a snapshot of the database `client` is connected to: the server,
-/// the top statements, and the catalogs. Pass a read-only session from
-/// `optidb-pg`.
+/// the top statements, the catalogs, and generic plans of the top
+/// statements. Pass a read-only session from `optidb-pg`, outside any
+/// transaction and used by nothing else meanwhile.
 pub async fn take_snapshot(client: &Client, options: &IngestOptions) -> Result<Snapshot, Error> {
     let (server, captured_at) = server::read(client).await?;
     let mut warnings = Vec::new();
@@ -63,8 +68,17 @@ pub async fn take_snapshot(client: &Client, options: &IngestOptions) -> Result<S
             ),
         });
     }
+    // After the catalogs, not alongside: explaining runs its own
+    // transactions on this connection.
+    let plans = match &options.explain {
+        Some(explain) => {
+            plans::explain_statements(client, &top.statements, server.version_num, explain).await?
+        }
+        None => Vec::new(),
+    };
     Ok(Snapshot {
         schema_version: Snapshot::SCHEMA_VERSION,
+        plans,
         captured_at,
         server,
         workload: top.totals,

@@ -32,7 +32,10 @@ async fn top_statements_are_ranked_by_total_time_with_totals() {
         client.query("SELECT $1::int + 1", &[&i]).await.unwrap();
     }
 
-    let snapshot = take_snapshot(&client, &IngestOptions { top_statements: 1 })
+    let snapshot = take_snapshot(&client, &IngestOptions {
+            top_statements: 1,
+            ..IngestOptions::default()
+        })
         .await
         .unwrap();
     assert_eq!(snapshot.server.database, db.name());

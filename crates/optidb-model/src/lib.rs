@@ -18,5 +18,7 @@ pub use catalog::{
     Setting, Table, TableActivity, TableKind,
 };
 pub use severity::Severity;
-pub use snapshot::{IngestWarning, ServerInfo, Snapshot, StatementStatsInfo, WorkloadTotals};
+pub use snapshot::{
+    IngestWarning, ServerInfo, Snapshot, SnapshotError, StatementStatsInfo, WorkloadTotals,
+};
 pub use statement::Statement;

@@ -683,8 +683,8 @@ impl StatementPlan {
 pub enum PlanOutcome {
     /// The statement was explained.
     Planned {
-        /// Its plan.
-        plan: Plan,
+        /// Its plan (boxed: a plan is much larger than a skip).
+        plan: Box<Plan>,
     },
     /// The statement could not be explained; nothing else was affected.
     Skipped {

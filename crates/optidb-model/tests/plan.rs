@@ -39,7 +39,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "parallel_analyze_verbose_buffers",
         include_str!("plans/parallel_analyze_verbose_buffers.json"),
     ),
-    ("seq_scan_filter", include_str!("plans/seq_scan_filter.json")),
+    (
+        "seq_scan_filter",
+        include_str!("plans/seq_scan_filter.json"),
+    ),
     (
         "sort_external_analyze_buffers",
         include_str!("plans/sort_external_analyze_buffers.json"),
@@ -395,7 +398,10 @@ fn generic_plans_show_parameters_and_modify_table_operations() {
     assert_eq!(update.root.node_type, "ModifyTable");
     assert_eq!(update.root.operation.as_deref(), Some("Update"));
     assert_eq!(update.root.relation_name.as_deref(), Some("orders"));
-    assert_eq!(update.root.children[0].index_cond.as_deref(), Some("(id = $1)"));
+    assert_eq!(
+        update.root.children[0].index_cond.as_deref(),
+        Some("(id = $1)")
+    );
 }
 
 #[test]
@@ -418,17 +424,20 @@ fn unknown_keys_never_fail_parsing_and_survive_a_round_trip() {
 
 #[test]
 fn what_is_not_one_explain_result_is_an_error() {
-    assert!(matches!(
-        "[]".parse::<Plan>(),
-        Err(PlanError::PlanCount(0))
-    ));
-    let two = format!("[{0}, {0}]", r#"{"Plan": {"Node Type": "Result", "Startup Cost": 0, "Total Cost": 0, "Plan Rows": 1, "Plan Width": 0}}"#);
+    assert!(matches!("[]".parse::<Plan>(), Err(PlanError::PlanCount(0))));
+    let two = format!(
+        "[{0}, {0}]",
+        r#"{"Plan": {"Node Type": "Result", "Startup Cost": 0, "Total Cost": 0, "Plan Rows": 1, "Plan Width": 0}}"#
+    );
     let err = two.parse::<Plan>().unwrap_err();
     assert!(err.to_string().contains("2 plans"), "{err}");
     let err = r#"[{"Plan": {"Startup Cost": 0}}]"#.parse::<Plan>().unwrap_err();
     assert!(matches!(err, PlanError::Json(_)), "{err}");
     assert!(err.to_string().contains("Node Type"), "{err}");
-    assert!(matches!("QUERY PLAN".parse::<Plan>(), Err(PlanError::Json(_))));
+    assert!(matches!(
+        "QUERY PLAN".parse::<Plan>(),
+        Err(PlanError::Json(_))
+    ));
 }
 
 #[test]
@@ -436,7 +445,7 @@ fn statement_plans_are_tagged_by_status_in_json_and_round_trip() {
     let planned = StatementPlan {
         queryid: 42,
         outcome: PlanOutcome::Planned {
-            plan: fixture("index_scan"),
+            plan: Box::new(fixture("index_scan")),
         },
     };
     let skipped = StatementPlan {
@@ -455,7 +464,10 @@ fn statement_plans_are_tagged_by_status_in_json_and_round_trip() {
     };
     let json = serde_json::to_value([&planned, &skipped, &utility]).unwrap();
     assert_eq!(json[0]["outcome"]["status"], "planned");
-    assert_eq!(json[0]["outcome"]["plan"]["Plan"]["Node Type"], "Index Scan");
+    assert_eq!(
+        json[0]["outcome"]["plan"]["Plan"]["Node Type"],
+        "Index Scan"
+    );
     assert_eq!(json[1]["outcome"]["status"], "skipped");
     assert_eq!(json[1]["outcome"]["sqlstate"], "42P01");
     assert!(json[2]["outcome"].get("sqlstate").is_none());

@@ -24,13 +24,11 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// TLS was required but this build cannot do TLS yet.
-    #[error(
-        "sslmode={mode} needs TLS, which this build of optidb does not support yet: connect over a trusted network with sslmode=disable or sslmode=prefer"
-    )]
-    TlsUnsupported {
-        /// The requested mode.
-        mode: &'static str,
+    /// TLS could not be set up (certificate files, root store).
+    #[error("{reason}")]
+    Tls {
+        /// What is wrong and how to fix it.
+        reason: String,
     },
     /// The server could not be reached or refused the connection.
     #[error("could not connect to {target}: {source}")]

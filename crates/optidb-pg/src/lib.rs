@@ -5,15 +5,20 @@
 //! `lock_timeout`, `idle_in_transaction_session_timeout` and `jit = off`, and
 //! reads run with `default_transaction_read_only = on`.
 //!
-//! Owns: connection strings, credentials, session settings.
+//! Owns: connection strings, credentials (`~/.pgpass`), TLS (libpq's
+//! `sslmode` semantics on rustls), session settings.
 //!
 //! Must not: read the environment itself (the binary passes a lookup
 //! function), or let a password reach an error message or a log.
 
+mod dsn;
 mod error;
+mod pgpass;
 mod session;
 mod target;
+mod tls;
 
 pub use error::Error;
 pub use session::{SessionSettings, connect};
 pub use target::{ConnectionTarget, TargetSource};
+pub use tls::{SslMode, TlsSettings};

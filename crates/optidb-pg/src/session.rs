@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::{ConnectionTarget, Error};
 
@@ -65,13 +65,11 @@ pub async fn connect(
     config
         .application_name(&settings.application_name)
         .options(&options);
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(|source| Error::Connect {
-            target: target.describe(),
-            source,
-        })?;
+    let tls = crate::tls::connector(target.tls())?;
+    let (client, connection) = config.connect(tls).await.map_err(|source| Error::Connect {
+        target: target.describe(),
+        source,
+    })?;
     tokio::spawn(async move {
         // Ends when the client is dropped; errors surface on the client.
         let _ = connection.await;

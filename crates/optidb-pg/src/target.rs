@@ -1,13 +1,16 @@
 //! Where to connect: a DSN (URL or key=value) from `--dsn` or `DATABASE_URL`,
 //! completed by libpq's `PG*` variables the way libpq completes it.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use tokio_postgres::Config;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 
-use crate::Error;
+use crate::pgpass::{self, Lookup, PgpassKey};
+use crate::tls::{SslMode, TlsSettings};
+use crate::{Error, dsn};
 
 /// Where the connection settings came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +37,9 @@ impl TargetSource {
 #[derive(Debug, Clone)]
 pub struct ConnectionTarget {
     config: Config,
+    tls: TlsSettings,
     source: TargetSource,
+    notes: Vec<String>,
 }
 
 /// libpq's variables that optidb honours, and what they set.
@@ -66,29 +71,76 @@ impl ConnectionTarget {
                 (None, TargetSource::PgVariables)
             }
         };
-        let mut config = match &text {
-            Some(text) => Config::from_str(text).map_err(|e| Error::InvalidDsn {
-                source_name: source.name(),
-                reason: e.to_string(),
-            })?,
-            None => Config::new(),
+        let invalid = |reason: String| Error::InvalidDsn {
+            source_name: source.name(),
+            reason,
+        };
+        let (mut config, tls_options) = match &text {
+            Some(text) => {
+                let split = dsn::split(text).map_err(invalid)?;
+                let config = Config::from_str(&split.rest).map_err(|e| invalid(e.to_string()))?;
+                (config, split.tls)
+            }
+            None => (Config::new(), Vec::new()),
         };
         fill_from_env(&mut config, &env)?;
+        let tls = tls_settings(&tls_options, &env).map_err(|(option, reason)| match option {
+            Some(variable) => Error::InvalidVariable { variable, reason },
+            None => invalid(reason),
+        })?;
+        config.ssl_mode(tls.mode.negotiation());
         if config.get_hosts().is_empty() {
             config.host(default_host());
         }
-        if matches!(config.get_ssl_mode(), SslMode::Require) {
-            return Err(Error::TlsUnsupported { mode: "require" });
+        if config.get_user().is_none() {
+            // libpq's default: the operating-system user.
+            if let Some(user) = env("USER").or_else(|| env("LOGNAME")) {
+                config.user(user);
+            }
         }
-        Ok(ConnectionTarget { config, source })
+        let mut notes = Vec::new();
+        if let Some(Host::Tcp(host)) = config.get_hosts().first()
+            && !is_local(host)
+            && !tls.mode.authenticates_server()
+        {
+            notes.push(format!(
+                "sslmode={} does not verify that {host} is the server it claims to be: use sslmode=verify-full (with sslrootcert=<the server's CA file>) outside trusted networks",
+                tls.mode.as_str()
+            ));
+        }
+        if config.get_password().is_none() {
+            fill_from_pgpass(&mut config, &env, &mut notes);
+        }
+        Ok(ConnectionTarget {
+            config,
+            tls,
+            source,
+            notes,
+        })
     }
 
     /// A target from an already-built config (embedding tools, tests).
     pub fn from_config(config: Config) -> Self {
+        let tls = TlsSettings {
+            mode: match config.get_ssl_mode() {
+                tokio_postgres::config::SslMode::Disable => SslMode::Disable,
+                tokio_postgres::config::SslMode::Require => SslMode::Require,
+                _ => SslMode::Prefer,
+            },
+            ..TlsSettings::default()
+        };
         ConnectionTarget {
             config,
+            tls,
             source: TargetSource::DsnOption,
+            notes: Vec::new(),
         }
+    }
+
+    /// Things worth telling the user about how the target was resolved
+    /// (e.g. a password file that was ignored, and why).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Where the settings came from.
@@ -99,6 +151,11 @@ impl ConnectionTarget {
     /// The driver configuration (it holds the password: never print it).
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The TLS settings.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
     }
 
     /// `user@host:port/database`, safe to print: no password.
@@ -163,23 +220,89 @@ fn fill_from_env(config: &mut Config, env: &impl Fn(&str) -> Option<String>) -> 
             })?;
         config.connect_timeout(Duration::from_secs(seconds));
     }
-    if let Some(mode) = env("PGSSLMODE") {
-        let mode = match mode.as_str() {
-            "disable" => SslMode::Disable,
-            "allow" | "prefer" => SslMode::Prefer,
-            "require" | "verify-ca" | "verify-full" => SslMode::Require,
-            other => {
-                return Err(Error::InvalidVariable {
-                    variable: "PGSSLMODE",
-                    reason: format!(
-                        "{other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                    ),
-                });
-            }
-        };
-        config.ssl_mode(mode);
-    }
     Ok(())
+}
+
+/// The TLS settings from the connection string's options, completed by
+/// `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`. An error names the
+/// variable at fault (`None`: the connection string).
+fn tls_settings(
+    options: &[(String, String)],
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<TlsSettings, (Option<&'static str>, String)> {
+    let option = |name: &str| {
+        options
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let (mode_text, from_variable) = match option("sslmode") {
+        Some(mode) => (Some(mode), false),
+        None => (env("PGSSLMODE"), true),
+    };
+    let mode = match mode_text {
+        None => SslMode::default(),
+        Some(text) => SslMode::parse(&text).ok_or_else(|| {
+            (
+                from_variable.then_some("PGSSLMODE"),
+                format!(
+                    "sslmode {text:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                ),
+            )
+        })?,
+    };
+    Ok(TlsSettings {
+        mode,
+        root_cert: option("sslrootcert").or_else(|| env("PGSSLROOTCERT")),
+        client_cert: option("sslcert")
+            .or_else(|| env("PGSSLCERT"))
+            .map(PathBuf::from),
+        client_key: option("sslkey")
+            .or_else(|| env("PGSSLKEY"))
+            .map(PathBuf::from),
+        home: env("HOME").map(PathBuf::from),
+    })
+}
+
+/// Whether `host` is this machine (where TLS matters less).
+fn is_local(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Looks the password up in `PGPASSFILE` or `~/.pgpass`, as libpq does.
+fn fill_from_pgpass(
+    config: &mut Config,
+    env: &impl Fn(&str) -> Option<String>,
+    notes: &mut Vec<String>,
+) {
+    let Some(path) =
+        env("PGPASSFILE").or_else(|| env("HOME").map(|home| format!("{home}/.pgpass")))
+    else {
+        return;
+    };
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        // libpq matches socket connections as `localhost`.
+        _ => "localhost".to_string(),
+    };
+    let user = config.get_user().unwrap_or_default().to_string();
+    let key = PgpassKey {
+        host: &host,
+        port: config.get_ports().first().copied().unwrap_or(5432),
+        database: config.get_dbname().unwrap_or(&user),
+        user: &user,
+    };
+    match pgpass::lookup(std::path::Path::new(&path), &key) {
+        Lookup::Found(password) => {
+            config.password(password);
+        }
+        Lookup::NotFound => {}
+        Lookup::Ignored(note) => notes.push(note),
+    }
 }
 
 /// libpq's default: the local socket directory when a server listens there,
@@ -248,6 +371,84 @@ mod tests {
         assert_eq!(target.source(), TargetSource::PgVariables);
         assert_eq!(target.describe(), "u@h:5432/d");
         assert_eq!(target.config().get_password(), Some(&b"pw"[..]));
+    }
+
+    #[test]
+    fn a_password_comes_from_pgpass_when_none_is_given() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pgpass");
+        std::fs::write(&path, "db.example:5432:shop:app:from-file\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let file = path.to_string_lossy().into_owned();
+        let target = ConnectionTarget::resolve(
+            Some("postgres://app@db.example/shop"),
+            env(&[("PGPASSFILE", file.as_str())]),
+        )
+        .unwrap();
+        assert_eq!(target.config().get_password(), Some(&b"from-file"[..]));
+        // A password in the DSN wins over the file.
+        let target = ConnectionTarget::resolve(
+            Some("postgres://app:given@db.example/shop"),
+            env(&[("PGPASSFILE", file.as_str())]),
+        )
+        .unwrap();
+        assert_eq!(target.config().get_password(), Some(&b"given"[..]));
+        // A file others may read is ignored, with a note saying why.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let target = ConnectionTarget::resolve(
+            Some("postgres://app@db.example/shop"),
+            env(&[("PGPASSFILE", file.as_str())]),
+        )
+        .unwrap();
+        assert_eq!(target.config().get_password(), None);
+        assert!(
+            target
+                .notes()
+                .iter()
+                .any(|note| note.contains("chmod 0600")),
+            "{:?}",
+            target.notes()
+        );
+    }
+
+    #[test]
+    fn tls_options_come_from_the_dsn_or_the_variables() {
+        let target = ConnectionTarget::resolve(
+            Some("postgres://u@db.example/d?sslmode=verify-full&sslrootcert=/ca.pem"),
+            env(&[("PGSSLMODE", "disable")]),
+        )
+        .unwrap();
+        assert_eq!(target.tls().mode, SslMode::VerifyFull);
+        assert_eq!(target.tls().root_cert.as_deref(), Some("/ca.pem"));
+        assert!(target.notes().is_empty(), "verify-full needs no warning");
+
+        let target = ConnectionTarget::resolve(
+            Some("host=db.example dbname=d"),
+            env(&[("PGSSLMODE", "require"), ("PGSSLROOTCERT", "system")]),
+        )
+        .unwrap();
+        assert_eq!(target.tls().mode, SslMode::Require);
+        assert_eq!(target.tls().root_cert.as_deref(), Some("system"));
+        assert!(target.notes()[0].contains("sslmode=require does not verify"));
+
+        let local = ConnectionTarget::resolve(Some("host=127.0.0.1 dbname=d"), env(&[])).unwrap();
+        assert_eq!(local.tls().mode, SslMode::Prefer);
+        assert!(local.notes().is_empty(), "{:?}", local.notes());
+
+        let err =
+            ConnectionTarget::resolve(Some("host=h sslmode=sometimes"), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("--dsn") && err.to_string().contains("sometimes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_user_defaults_to_the_os_user() {
+        let target =
+            ConnectionTarget::resolve(Some("host=h dbname=d"), env(&[("USER", "alice")])).unwrap();
+        assert_eq!(target.describe(), "alice@h:5432/d");
     }
 
     #[test]

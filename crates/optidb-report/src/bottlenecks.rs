@@ -225,6 +225,7 @@ mod tests {
                     0,
                 ),
             ],
+            ..Snapshot::default()
         }
     }
 

@@ -28,6 +28,17 @@ pub struct SandboxOptions {
     pub parent_dir: Option<PathBuf>,
     /// Extra server settings (`name`, `value`), applied after the defaults.
     pub settings: Vec<(String, String)>,
+    /// Serve TLS with this certificate and key (PEM), for testing clients' TLS.
+    pub tls: Option<ServerTls>,
+}
+
+/// A server certificate and its private key, PEM-encoded.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The certificate chain, leaf first.
+    pub cert_pem: String,
+    /// The private key.
+    pub key_pem: String,
 }
 
 impl SandboxOptions {
@@ -153,7 +164,16 @@ impl Cluster {
             .map_err(|e| Error::io("create the socket directory", e))?;
         user.give(&cluster.socket_dir())?;
         cluster.initdb(&user)?;
-        cluster.launch(&user, options)?;
+        let mut options = options.clone();
+        if let Some(tls) = &options.tls {
+            let (cert, key) = cluster.write_tls_files(&user, tls)?;
+            options.settings.extend([
+                ("ssl".to_string(), "on".to_string()),
+                ("ssl_cert_file".to_string(), cert),
+                ("ssl_key_file".to_string(), key),
+            ]);
+        }
+        cluster.launch(&user, &options)?;
         cluster.install_extensions()?;
         cluster.startup = begun.elapsed();
         Ok(cluster)
@@ -181,6 +201,27 @@ impl Cluster {
             });
         }
         Ok(())
+    }
+
+    /// Writes the server's certificate and key where it can read them (the
+    /// key readable by the server user alone, as PostgreSQL insists).
+    fn write_tls_files(
+        &self,
+        user: &ServerUser,
+        tls: &ServerTls,
+    ) -> Result<(String, String), Error> {
+        use std::os::unix::fs::PermissionsExt;
+        let cert = self.root.join("server.crt");
+        let key = self.root.join("server.key");
+        for (path, contents) in [(&cert, &tls.cert_pem), (&key, &tls.key_pem)] {
+            std::fs::write(path, contents)
+                .and_then(|()| {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                })
+                .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+            user.give(path)?;
+        }
+        Ok((cert.display().to_string(), key.display().to_string()))
     }
 
     /// Starts the server on a free port, trying another port when the one

@@ -31,6 +31,6 @@ mod server_user;
 mod sql;
 
 pub use binaries::PgBinaries;
-pub use cluster::{Cluster, SandboxOptions};
+pub use cluster::{Cluster, SandboxOptions, ServerTls};
 pub use database::Database;
 pub use error::Error;

@@ -1,5 +1,7 @@
 //! The command line: every subcommand and option.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A PostgreSQL performance advisor: finds what makes a workload slow,
@@ -45,14 +47,21 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Where to connect. Without --dsn, DATABASE_URL is used, else libpq's
-/// PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; PG* variables also fill
-/// in what a DSN leaves out.
+/// Where the snapshot comes from. Without --dsn or --from, DATABASE_URL is
+/// used, else libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE,
+/// PGSSLMODE…; PG* variables also fill in what a DSN leaves out.
 #[derive(Debug, Args)]
-pub struct ConnectionArgs {
-    /// A postgres:// URL or a key=value connection string.
-    #[arg(long, value_name = "DSN")]
+pub struct SourceArgs {
+    /// A postgres:// URL or a key=value connection string (libpq's
+    /// sslmode, sslrootcert, sslcert, sslkey included).
+    #[arg(long, value_name = "DSN", conflicts_with = "from")]
     pub dsn: Option<String>,
+    /// Analyse a snapshot saved with --save instead of connecting.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Also save the snapshot as JSON, to analyse later with --from.
+    #[arg(long, value_name = "FILE", conflicts_with = "from")]
+    pub save: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,7 +82,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub source: SourceArgs,
     /// Exit 1 when a finding is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,
@@ -93,9 +102,9 @@ pub enum FailOn {
 #[derive(Debug, Args)]
 pub struct BottlenecksArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub source: SourceArgs,
     /// How many statements to show.
-    #[arg(long, short = 'n', default_value_t = 10)]
+    #[arg(long, short = 'n', default_value_t = 20)]
     pub limit: usize,
 }
 
@@ -112,7 +121,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 0.1, value_parser = parse_scale)]
     pub scale: f64,
     /// How many statements to show.
-    #[arg(long, short = 'n', default_value_t = 10)]
+    #[arg(long, short = 'n', default_value_t = 20)]
     pub limit: usize,
     /// Keep the demo database running until Ctrl-C, to try optidb on it.
     #[arg(long)]

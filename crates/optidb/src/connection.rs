@@ -1,13 +1,71 @@
-//! From the command line and the environment to a connection target.
+//! Where a snapshot comes from: a live database (--dsn, DATABASE_URL, PG*
+//! variables) or a file saved earlier (--from); and where it may go (--save).
 
-use optidb_pg::ConnectionTarget;
+use std::path::Path;
 
-use crate::cli::ConnectionArgs;
+use anyhow::Context;
+use optidb_ingest::{IngestOptions, Snapshot, take_snapshot};
+use optidb_pg::{ConnectionTarget, SessionSettings};
 
-/// The target named by --dsn, DATABASE_URL or the PG* variables. The
-/// library's errors already say what is wrong and how to fix it.
-pub fn target(args: &ConnectionArgs) -> anyhow::Result<ConnectionTarget> {
-    Ok(ConnectionTarget::resolve(args.dsn.as_deref(), |name| {
-        std::env::var(name).ok()
-    })?)
+use crate::cli::SourceArgs;
+use crate::output::Output;
+
+/// The snapshot the arguments name, keeping the top `top` statements.
+pub async fn snapshot(args: &SourceArgs, top: usize, output: &Output) -> anyhow::Result<Snapshot> {
+    let snapshot = match &args.from {
+        Some(path) => read(path)?,
+        None => {
+            let target =
+                ConnectionTarget::resolve(args.dsn.as_deref(), |name| std::env::var(name).ok())?;
+            from_target(&target, top, output).await?
+        }
+    };
+    if let Some(path) = &args.save {
+        save(&snapshot, path)?;
+        output.hint(&format!("Snapshot saved to {}", path.display()));
+    }
+    Ok(snapshot)
+}
+
+/// Reads a snapshot of `target` through a read-only session.
+pub async fn from_target(
+    target: &ConnectionTarget,
+    top: usize,
+    output: &Output,
+) -> anyhow::Result<Snapshot> {
+    for note in target.notes() {
+        output.hint(&format!("note: {note}"));
+    }
+    let spinner = output.spinner(&format!("Reading {}", target.describe()));
+    let client = optidb_pg::connect(target, &SessionSettings::read_only()).await?;
+    let snapshot = take_snapshot(
+        &client,
+        &IngestOptions {
+            top_statements: top,
+            ..IngestOptions::default()
+        },
+    )
+    .await
+    .with_context(|| format!("cannot read a snapshot of {}", target.describe()))?;
+    spinner.finish_and_clear();
+    for warning in &snapshot.warnings {
+        output.hint(&format!("warning: {}", warning.message));
+    }
+    Ok(snapshot)
+}
+
+fn read(path: &Path) -> anyhow::Result<Snapshot> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the snapshot file {}", path.display()))?;
+    Snapshot::from_json(&text).with_context(|| format!("cannot use {}", path.display()))
+}
+
+/// Writes to a temporary file beside `path`, then renames: a crash never
+/// leaves half a snapshot where a whole one was.
+fn save(snapshot: &Snapshot, path: &Path) -> anyhow::Result<()> {
+    let json = snapshot.to_json()?;
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, json)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .with_context(|| format!("cannot save the snapshot to {}", path.display()))
 }

@@ -165,3 +165,54 @@ fn demo_shows_the_workloads_top_statements() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_saved_snapshot_is_analysed_offline_with_the_same_result() {
+    let dsn = database_with_workload().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let file = file.to_str().unwrap();
+    let live = run(&[
+        "bottlenecks",
+        "--dsn",
+        &dsn,
+        "--save",
+        file,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
+    assert!(stderr(&live).contains("Snapshot saved to"));
+    let offline = run(&["bottlenecks", "--from", file, "--format", "json"]);
+    assert_eq!(offline.status.code(), Some(0), "{}", stderr(&offline));
+    assert_eq!(offline.stdout, live.stdout);
+}
+
+#[test]
+fn an_unreadable_or_newer_snapshot_file_exits_2_with_the_reason() {
+    let output = run(&["bottlenecks", "--from", "/nonexistent/snap.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot read the snapshot file /nonexistent/snap.json"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("future.json");
+    std::fs::write(&file, r#"{"schema_version": 99}"#).unwrap();
+    let output = run(&["bottlenecks", "--from", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("upgrade optidb"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn dsn_and_from_are_exclusive() {
+    let output = run(&["bottlenecks", "--dsn", "host=x", "--from", "snap.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+}

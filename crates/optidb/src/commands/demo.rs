@@ -10,6 +10,7 @@ use optidb_sandbox::fixture::DEMO;
 
 use crate::cli::DemoArgs;
 use crate::commands::bottlenecks;
+use crate::connection;
 use crate::exit::ExitStatus;
 use crate::output::Output;
 
@@ -37,8 +38,8 @@ pub async fn run(args: &DemoArgs, output: &Output) -> anyhow::Result<ExitStatus>
     bar.finish_and_clear();
 
     let target = ConnectionTarget::resolve(Some(database.dsn()), |_| None)?;
-    let report = bottlenecks::read_report(&target, args.limit, output).await?;
-    bottlenecks::print_report(&report, output)?;
+    let snapshot = connection::from_target(&target, args.limit.max(100), output).await?;
+    bottlenecks::print_report(&snapshot, args.limit, output)?;
 
     output.hint(&format!(
         "\nDemo done in {:.1} s (PostgreSQL {} sandbox ready in {:.2} s).\n\
