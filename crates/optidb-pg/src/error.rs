@@ -30,6 +30,12 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// The connection pool could not be built.
+    #[error("cannot build a connection pool: {reason}")]
+    Pool {
+        /// Why.
+        reason: String,
+    },
     /// The server could not be reached or refused the connection.
     #[error("could not connect to {target}: {source}")]
     Connect {

@@ -19,6 +19,7 @@ mod target;
 mod tls;
 
 pub use error::Error;
-pub use session::{SessionSettings, connect};
+pub use deadpool_postgres::Pool;
+pub use session::{SessionSettings, connect, pool};
 pub use target::{ConnectionTarget, TargetSource};
 pub use tls::{SslMode, TlsSettings};

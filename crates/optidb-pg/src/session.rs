@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::Client;
 
 use crate::{ConnectionTarget, Error};
@@ -49,12 +50,8 @@ impl SessionSettings {
     }
 }
 
-/// Opens a session on `target` with `settings`, driven on the current tokio
-/// runtime. The connection closes when the returned client is dropped.
-pub async fn connect(
-    target: &ConnectionTarget,
-    settings: &SessionSettings,
-) -> Result<Client, Error> {
+/// The driver configuration of a session on `target` with `settings`.
+fn session_config(target: &ConnectionTarget, settings: &SessionSettings) -> tokio_postgres::Config {
     let mut config = target.config().clone();
     let options = match config.get_options() {
         Some(existing) if !existing.trim().is_empty() => {
@@ -65,16 +62,51 @@ pub async fn connect(
     config
         .application_name(&settings.application_name)
         .options(&options);
+    config
+}
+
+/// Opens a session on `target` with `settings`, driven on the current tokio
+/// runtime. The connection closes when the returned client is dropped.
+pub async fn connect(target: &ConnectionTarget, settings: &SessionSettings) -> Result<Client, Error> {
     let tls = crate::tls::connector(target.tls())?;
-    let (client, connection) = config.connect(tls).await.map_err(|source| Error::Connect {
-        target: target.describe(),
-        source,
-    })?;
+    let (client, connection) = session_config(target, settings)
+        .connect(tls)
+        .await
+        .map_err(|source| Error::Connect {
+            target: target.describe(),
+            source,
+        })?;
     tokio::spawn(async move {
         // Ends when the client is dropped; errors surface on the client.
         let _ = connection.await;
     });
     Ok(client)
+}
+
+/// A pool of up to `max_size` sessions on `target`, each with `settings`
+/// from its first statement, for work that runs on several connections at
+/// once. Connections are opened on first use and reused as they are:
+/// whoever borrows one must leave no session state behind (use `SET LOCAL`
+/// inside transactions, never plain `SET`).
+pub fn pool(
+    target: &ConnectionTarget,
+    settings: &SessionSettings,
+    max_size: usize,
+) -> Result<Pool, Error> {
+    let tls = crate::tls::connector(target.tls())?;
+    let manager = Manager::from_config(
+        session_config(target, settings),
+        tls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size.max(1))
+        .build()
+        .map_err(|e| Error::Pool {
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]

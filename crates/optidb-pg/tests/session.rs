@@ -59,3 +59,29 @@ async fn an_unreachable_server_is_a_clear_error_without_the_password() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn pooled_sessions_carry_the_same_guards() {
+    let cluster = Cluster::shared().unwrap();
+    let db = cluster.create_database().await.unwrap();
+    let target = ConnectionTarget::resolve(Some(db.dsn()), |_| None).unwrap();
+    let pool = optidb_pg::pool(&target, &SessionSettings::read_only(), 2).unwrap();
+    let (a, b) = tokio::join!(pool.get(), pool.get());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    for client in [&a, &b] {
+        let row = client
+            .query_one(
+                "SELECT current_setting('application_name'), current_setting('default_transaction_read_only'), pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, String>(0), "optidb");
+        assert_eq!(row.get::<_, String>(1), "on");
+    }
+    let pid = |row: tokio_postgres::Row| row.get::<_, i32>(0);
+    let pid_a = pid(a.query_one("SELECT pg_backend_pid()", &[]).await.unwrap());
+    let pid_b = pid(b.query_one("SELECT pg_backend_pid()", &[]).await.unwrap());
+    assert_ne!(pid_a, pid_b, "two sessions at once");
+    assert_eq!(pool.status().max_size, 2);
+}
