@@ -8,7 +8,7 @@
 //! Prints `facts_per_second N` (the median over rounds of [`analyze`] on one
 //! core) and a breakdown: `pg_query::parse` alone, `pg_query::fingerprint`
 //! alone and [`facts`] (parse + walk) alone, so the walk's share is
-//! `facts − parse`.
+//! `facts − parse`. Last, the time [`families`] takes over the whole set.
 
 // A benchmark's output is its result.
 #![allow(clippy::print_stdout)]
@@ -18,7 +18,7 @@ use std::error::Error;
 use std::hint::black_box;
 use std::time::Instant;
 
-use optidb_fingerprint::{analyze, facts, fingerprint};
+use optidb_fingerprint::{FamilyInput, analyze, facts, families, fingerprint};
 
 const STATEMENTS: usize = 5_000;
 const ROUNDS: usize = 7;
@@ -32,21 +32,29 @@ fn main() -> Result<(), Box<dyn Error>> {
         bytes / statements.len()
     );
 
-    let analyze_rate = rate(&statements, |sql| {
-        black_box(analyze(sql).is_ok());
-    });
-    let parse_rate = rate(&statements, |sql| {
-        black_box(pg_query::parse(sql, 0).is_ok());
-    });
-    let fingerprint_rate = rate(&statements, |sql| {
-        black_box(fingerprint(sql).is_ok());
-    });
-    let facts_rate = rate(&statements, |sql| {
-        black_box(facts(sql).is_ok());
-    });
+    // The four measurements are interleaved within each round, so that a
+    // busy machine slows them alike.
+    let runs: [&dyn Fn(&str); 4] = [
+        &|sql| {
+            black_box(analyze(sql).is_ok());
+        },
+        &|sql| {
+            black_box(pg_query::parse(sql, 0).is_ok());
+        },
+        &|sql| {
+            black_box(fingerprint(sql).is_ok());
+        },
+        &|sql| {
+            black_box(facts(sql).is_ok());
+        },
+    ];
+    let [analyze_rate, parse_rate, fingerprint_rate, facts_rate] = rates(&statements, runs);
 
     let micros = |rate: f64| 1e6 / rate;
-    println!("parse_per_second {parse_rate:.0} ({:.1} us)", micros(parse_rate));
+    println!(
+        "parse_per_second {parse_rate:.0} ({:.1} us)",
+        micros(parse_rate)
+    );
     println!(
         "fingerprint_per_second {fingerprint_rate:.0} ({:.1} us)",
         micros(fingerprint_rate)
@@ -58,26 +66,51 @@ fn main() -> Result<(), Box<dyn Error>> {
         micros(facts_rate) - micros(parse_rate)
     );
     println!("facts_per_second {analyze_rate:.0}");
+
+    // Families over the whole set, with made-up mean times.
+    let analysed = statements
+        .iter()
+        .map(|sql| analyze(sql))
+        .collect::<Result<Vec<_>, _>>()?;
+    let inputs: Vec<FamilyInput<'_>> = analysed
+        .iter()
+        .zip(0_i64..)
+        .map(|(analysis, id)| FamilyInput {
+            id,
+            fingerprint: &analysis.fingerprint,
+            facts: &analysis.facts,
+            mean_time_ms: 1.0 + (id % 7) as f64,
+        })
+        .collect();
+    let start = Instant::now();
+    let found = families(&inputs);
+    println!(
+        "families {} from {} statements in {:.1} ms",
+        found.len(),
+        inputs.len(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
     Ok(())
 }
 
-/// The median over [`ROUNDS`] rounds of statements per second.
-fn rate(statements: &[String], mut run: impl FnMut(&str)) -> f64 {
+/// For each run, the median over [`ROUNDS`] rounds of statements per second.
+fn rates<const N: usize>(statements: &[String], runs: [&dyn Fn(&str); N]) -> [f64; N] {
     // One warm-up round.
-    for sql in statements {
-        run(sql);
+    for run in runs {
+        statements.iter().for_each(|sql| run(sql));
     }
-    let mut rates: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
+    let mut samples: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(ROUNDS));
+    for _ in 0..ROUNDS {
+        for (run, samples) in runs.iter().zip(samples.iter_mut()) {
             let start = Instant::now();
-            for sql in statements {
-                run(sql);
-            }
-            statements.len() as f64 / start.elapsed().as_secs_f64()
-        })
-        .collect();
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
+            statements.iter().for_each(|sql| run(sql));
+            samples.push(statements.len() as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    samples.map(|mut rates| {
+        rates.sort_by(f64::total_cmp);
+        rates[rates.len() / 2]
+    })
 }
 
 /// `count` statements with distinct fingerprints (as `pg_stat_statements`
@@ -90,7 +123,11 @@ fn generate(count: usize) -> Result<Vec<String>, Box<dyn Error>> {
     while out.len() < count {
         attempts += 1;
         if attempts > count * 100 {
-            return Err(format!("only {} distinct statements after {attempts} attempts", out.len()).into());
+            return Err(format!(
+                "only {} distinct statements after {attempts} attempts",
+                out.len()
+            )
+            .into());
         }
         let sql = statement(&mut rng);
         let fp = fingerprint(&sql).map_err(|e| format!("{sql}: {e}"))?;
@@ -136,12 +173,33 @@ struct Table {
 const TABLES: &[Table] = &[
     Table {
         name: "users",
-        columns: &["id", "email", "name", "org_id", "status", "created_at", "deleted_at", "last_login_at", "country", "plan"],
+        columns: &[
+            "id",
+            "email",
+            "name",
+            "org_id",
+            "status",
+            "created_at",
+            "deleted_at",
+            "last_login_at",
+            "country",
+            "plan",
+        ],
         json: &["settings"],
     },
     Table {
         name: "orders",
-        columns: &["id", "user_id", "status", "total", "created_at", "updated_at", "shipped_at", "currency", "coupon_id"],
+        columns: &[
+            "id",
+            "user_id",
+            "status",
+            "total",
+            "created_at",
+            "updated_at",
+            "shipped_at",
+            "currency",
+            "coupon_id",
+        ],
         json: &["metadata"],
     },
     Table {
@@ -151,12 +209,28 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "products",
-        columns: &["id", "sku", "title", "category_id", "price", "created_at", "stock", "vendor_id"],
+        columns: &[
+            "id",
+            "sku",
+            "title",
+            "category_id",
+            "price",
+            "created_at",
+            "stock",
+            "vendor_id",
+        ],
         json: &["attrs"],
     },
     Table {
         name: "events",
-        columns: &["id", "user_id", "kind", "created_at", "session_id", "source"],
+        columns: &[
+            "id",
+            "user_id",
+            "kind",
+            "created_at",
+            "session_id",
+            "source",
+        ],
         json: &["payload"],
     },
     Table {
@@ -166,17 +240,41 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "payments",
-        columns: &["id", "order_id", "user_id", "amount", "status", "created_at", "provider"],
+        columns: &[
+            "id",
+            "order_id",
+            "user_id",
+            "amount",
+            "status",
+            "created_at",
+            "provider",
+        ],
         json: &["details"],
     },
     Table {
         name: "invoices",
-        columns: &["id", "account_id", "due_at", "paid_at", "amount", "status", "number"],
+        columns: &[
+            "id",
+            "account_id",
+            "due_at",
+            "paid_at",
+            "amount",
+            "status",
+            "number",
+        ],
         json: &[],
     },
     Table {
         name: "accounts",
-        columns: &["id", "org_id", "name", "balance", "updated_at", "plan", "region"],
+        columns: &[
+            "id",
+            "org_id",
+            "name",
+            "balance",
+            "updated_at",
+            "plan",
+            "region",
+        ],
         json: &[],
     },
     Table {
@@ -196,7 +294,15 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "jobs",
-        columns: &["id", "queue", "run_at", "priority", "attempts", "state", "locked_by"],
+        columns: &[
+            "id",
+            "queue",
+            "run_at",
+            "priority",
+            "attempts",
+            "state",
+            "locked_by",
+        ],
         json: &["args"],
     },
     Table {
@@ -247,7 +353,9 @@ fn table(name: &str) -> &'static Table {
 }
 
 fn alias(name: &str) -> String {
-    name.split('_').filter_map(|part| part.chars().next()).collect()
+    name.split('_')
+        .filter_map(|part| part.chars().next())
+        .collect()
 }
 
 /// Numbers `$n` parameters.
@@ -266,7 +374,11 @@ fn predicate(rng: &mut Rng, t: &Table, qualifier: &str, p: &mut Params) -> Strin
         let column = format!("{qualifier}{}", rng.pick(t.json));
         return match rng.below(4) {
             0 => format!("{column} @> {}", p.next()),
-            1 => format!("{column} ->> '{}' = {}", rng.pick(&["kind", "status", "source", "type"]), p.next()),
+            1 => format!(
+                "{column} ->> '{}' = {}",
+                rng.pick(&["kind", "status", "source", "type"]),
+                p.next()
+            ),
             2 => format!("{column} ? {}", p.next()),
             _ => format!("({column} ->> 'score')::int > {}", p.next()),
         };
@@ -310,7 +422,10 @@ fn order_limit(rng: &mut Rng, t: &Table, qualifier: &str, p: &mut Params) -> Str
     let mut out = String::new();
     if rng.chance(50) {
         let dir = *rng.pick(&["", " DESC", " ASC", " DESC NULLS LAST"]);
-        out.push_str(&format!(" ORDER BY {qualifier}{}{dir}", rng.pick(t.columns)));
+        out.push_str(&format!(
+            " ORDER BY {qualifier}{}{dir}",
+            rng.pick(t.columns)
+        ));
         if rng.chance(30) {
             out.push_str(&format!(", {qualifier}id"));
         }
@@ -349,17 +464,23 @@ fn statement(rng: &mut Rng) -> String {
                 columns(rng, c, &format!("{ca}.")),
                 columns(rng, pt, &format!("{pa}."))
             );
-            if rng.chance(30) {
-                if let Some(&(third, fk3, _)) = JOINS.iter().find(|j| j.2 == child) {
-                    let ta = format!("{}3", alias(third));
-                    let kind = rng.pick(&["JOIN", "LEFT JOIN"]);
-                    sql.push_str(&format!(" {kind} {third} {ta} ON {ta}.{fk3} = {ca}.id"));
-                }
+            if rng.chance(30)
+                && let Some(&(third, fk3, _)) = JOINS.iter().find(|j| j.2 == child)
+            {
+                let ta = format!("{}3", alias(third));
+                let kind = rng.pick(&["JOIN", "LEFT JOIN"]);
+                sql.push_str(&format!(" {kind} {third} {ta} ON {ta}.{fk3} = {ca}.id"));
             }
             let n = 1 + rng.below(2);
-            sql.push_str(&format!(" WHERE {}", predicates(rng, pt, &format!("{pa}."), &mut p, n)));
+            sql.push_str(&format!(
+                " WHERE {}",
+                predicates(rng, pt, &format!("{pa}."), &mut p, n)
+            ));
             if rng.chance(50) {
-                sql.push_str(&format!(" AND {}", predicate(rng, c, &format!("{ca}."), &mut p)));
+                sql.push_str(&format!(
+                    " AND {}",
+                    predicate(rng, c, &format!("{ca}."), &mut p)
+                ));
             }
             sql.push_str(&order_limit(rng, c, &format!("{ca}."), &mut p));
             sql
@@ -448,7 +569,12 @@ fn statement(rng: &mut Rng) -> String {
             let n = 2 + rng.below(t.columns.len() - 2);
             let cols: Vec<&str> = t.columns[1..n].to_vec();
             let values: Vec<String> = cols.iter().map(|_| p.next()).collect();
-            let mut sql = format!("INSERT INTO {} ({}) VALUES ({})", t.name, cols.join(", "), values.join(", "));
+            let mut sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                t.name,
+                cols.join(", "),
+                values.join(", ")
+            );
             match rng.below(3) {
                 0 => sql.push_str(" RETURNING id"),
                 1 => sql.push_str(&format!(

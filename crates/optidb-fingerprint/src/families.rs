@@ -30,6 +30,9 @@ pub struct FamilyInput<'a> {
     pub mean_time_ms: f64,
 }
 
+/// Members by fingerprint.
+type ByFingerprint<'a> = BTreeMap<&'a str, Vec<FamilyInput<'a>>>;
+
 /// Statements with one fingerprint (and, because PostgreSQL 18
 /// fingerprints hide aliased table names, one table set).
 struct Group<'a> {
@@ -44,7 +47,7 @@ struct Group<'a> {
 /// not matter.
 pub fn families(members: &[FamilyInput<'_>]) -> Vec<Family> {
     // (kind, tables) → fingerprint → members
-    let mut buckets: BTreeMap<(StatementKind, Vec<String>), BTreeMap<&str, Vec<FamilyInput<'_>>>> = BTreeMap::new();
+    let mut buckets: BTreeMap<(StatementKind, Vec<String>), ByFingerprint<'_>> = BTreeMap::new();
     for member in members {
         buckets
             .entry((member.facts.kind.clone(), member.facts.table_names()))
@@ -68,10 +71,16 @@ pub fn families(members: &[FamilyInput<'_>]) -> Vec<Family> {
             })
             .collect();
         for component in cluster(&groups) {
-            families.push(family(&kind, &tables, component.iter().map(|&i| &groups[i]).collect()));
+            families.push(family(
+                &kind,
+                &tables,
+                component.iter().map(|&i| &groups[i]).collect(),
+            ));
         }
     }
-    families.sort_by(|a, b| (&a.tables, &a.kind, &a.fingerprints).cmp(&(&b.tables, &b.kind, &b.fingerprints)));
+    families.sort_by(|a, b| {
+        (&a.tables, &a.kind, &a.fingerprints).cmp(&(&b.tables, &b.kind, &b.fingerprints))
+    });
     families
 }
 
@@ -152,7 +161,10 @@ fn signature(facts: &QueryFacts) -> BTreeSet<String> {
 
 fn family(kind: &StatementKind, tables: &[String], groups: Vec<&Group<'_>>) -> Family {
     let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.to_owned()).collect();
-    let mut member_ids: Vec<i64> = groups.iter().flat_map(|g| g.members.iter().map(|m| m.id)).collect();
+    let mut member_ids: Vec<i64> = groups
+        .iter()
+        .flat_map(|g| g.members.iter().map(|m| m.id))
+        .collect();
     member_ids.sort_unstable();
     // The largest fingerprint group stands for the family (the first one,
     // by fingerprint, on a tie); its smallest id is the representative.
@@ -167,7 +179,11 @@ fn family(kind: &StatementKind, tables: &[String], groups: Vec<&Group<'_>>) -> F
         .iter()
         .flat_map(|g| g.members.iter().map(|m| (m.id, m.mean_time_ms)))
         .collect();
-    let finite: Vec<f64> = times.iter().map(|&(_, t)| t).filter(|t| t.is_finite()).collect();
+    let finite: Vec<f64> = times
+        .iter()
+        .map(|&(_, t)| t)
+        .filter(|t| t.is_finite())
+        .collect();
     Family {
         id: family_id(kind, tables, &fingerprints[0]),
         kind: kind.clone(),

@@ -27,6 +27,11 @@ pub enum ParseError {
         /// The parser's message.
         reason: String,
     },
+    /// The parse tree nests deeper than `pg_query` decodes (its protobuf
+    /// decoder stops at 100 levels: a few hundred nested function calls or
+    /// a dozen nested subqueries).
+    #[error("the statement nests too deeply to analyse (more than 100 parse tree levels)")]
+    TooDeep,
     /// Facts need exactly one statement; the text held another number.
     #[error("expected one statement, found {count}: analyse statements one at a time")]
     NotOneStatement {
@@ -39,6 +44,11 @@ impl From<pg_query::Error> for ParseError {
     fn from(error: pg_query::Error) -> Self {
         let reason = match error {
             pg_query::Error::Parse(message) => message,
+            pg_query::Error::Decode(decode)
+                if decode.to_string().ends_with("recursion limit reached") =>
+            {
+                return ParseError::TooDeep;
+            }
             other => other.to_string(),
         };
         ParseError::Syntax { reason }
@@ -59,7 +69,7 @@ pub struct Analysis {
 ///
 /// Follows PostgreSQL 18's query identifiers: schema names are ignored and
 /// a table alias replaces the table's name, so `FROM users u` and `FROM
-/// accounts u` can share a fingerprint ([`families`] tells them apart).
+/// accounts u` can share a fingerprint ([`families()`] tells them apart).
 pub fn fingerprint(sql: &str) -> Result<String, ParseError> {
     Ok(pg_query::fingerprint(sql, 0, 0)?.hex)
 }

@@ -34,7 +34,11 @@ const MIN_RELATIVE_SPREAD: f64 = 0.05;
 /// Members with a non-finite time are left out of the statistics and are
 /// never outliers. Empty for fewer than [`MIN_FAMILY_SIZE`] members.
 pub fn outliers(members: &[(i64, f64)]) -> Vec<Outlier> {
-    let times: Vec<f64> = members.iter().map(|&(_, t)| t).filter(|t| t.is_finite()).collect();
+    let times: Vec<f64> = members
+        .iter()
+        .map(|&(_, t)| t)
+        .filter(|t| t.is_finite())
+        .collect();
     if times.len() < MIN_FAMILY_SIZE {
         return Vec::new();
     }
@@ -75,7 +79,7 @@ pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[middle - 1] + values[middle]) / 2.0
     } else {
         values[middle]
@@ -136,7 +140,14 @@ mod tests {
 
     #[test]
     fn non_finite_times_are_ignored() {
-        let found = outliers(&[(1, 10.0), (2, f64::NAN), (3, 10.5), (4, 9.5), (5, 10.0), (6, 200.0)]);
+        let found = outliers(&[
+            (1, 10.0),
+            (2, f64::NAN),
+            (3, 10.5),
+            (4, 9.5),
+            (5, 10.0),
+            (6, 200.0),
+        ]);
         assert_eq!(ids(&found), vec![6]);
         assert!(outliers(&[(1, 1.0), (2, f64::INFINITY), (3, f64::NAN)]).is_empty());
     }

@@ -4,8 +4,9 @@
 
 use optidb_fingerprint::{ParseError, analyze, facts};
 use optidb_model::facts::{
-    ColumnExpr, CteMaterialization, InValues, JsonbOp, NullsOrder, Operand, QueryFacts, RangeOp, RelationFacts,
-    RelationKind, SetOperation, SortDirection, StatementKind, SubqueryClause, SubqueryKind,
+    ColumnExpr, CteMaterialization, InValues, JsonbOp, NullsOrder, Operand, QueryFacts, RangeOp,
+    RelationFacts, RelationKind, SetOperation, SortDirection, StatementKind, SubqueryClause,
+    SubqueryKind,
 };
 
 /// Snapshots the facts of `sql` under `name` and returns them.
@@ -34,26 +35,44 @@ fn columns<'a>(list: impl IntoIterator<Item = &'a ColumnExpr>) -> Vec<&'a str> {
 
 #[test]
 fn primary_key_lookup_is_an_equality_on_a_parameter() {
-    let f = check("pk_lookup", "SELECT id, email, name FROM users WHERE id = $1");
+    let f = check(
+        "pk_lookup",
+        "SELECT id, email, name FROM users WHERE id = $1",
+    );
     assert_eq!(f.kind, StatementKind::Select);
     let users = rel(&f, "users");
     assert_eq!(users.kind, RelationKind::Table);
-    assert_eq!(columns(users.columns.equality.iter().map(|e| &e.column)), ["id"]);
+    assert_eq!(
+        columns(users.columns.equality.iter().map(|e| &e.column)),
+        ["id"]
+    );
     assert_eq!(users.columns.equality[0].value, Operand::Param);
 }
 
 #[test]
 fn constants_are_told_apart_from_parameters() {
-    let f = check("eq_constant_vs_param", "SELECT * FROM orders WHERE status = 'paid' AND user_id = $1");
+    let f = check(
+        "eq_constant_vs_param",
+        "SELECT * FROM orders WHERE status = 'paid' AND user_id = $1",
+    );
     let eq = &rel(&f, "orders").columns.equality;
     assert_eq!(eq.len(), 2);
-    assert_eq!((eq[0].column.column.as_str(), eq[0].value), ("status", Operand::Constant));
-    assert_eq!((eq[1].column.column.as_str(), eq[1].value), ("user_id", Operand::Param));
+    assert_eq!(
+        (eq[0].column.column.as_str(), eq[0].value),
+        ("status", Operand::Constant)
+    );
+    assert_eq!(
+        (eq[1].column.column.as_str(), eq[1].value),
+        ("user_id", Operand::Param)
+    );
 }
 
 #[test]
 fn lower_of_a_column_is_an_expression_index_candidate() {
-    let f = check("lower_email", "SELECT id FROM users WHERE lower(email) = lower($1)");
+    let f = check(
+        "lower_email",
+        "SELECT id FROM users WHERE lower(email) = lower($1)",
+    );
     let eq = &rel(&f, "users").columns.equality[0];
     assert_eq!(eq.column.column, "email");
     assert_eq!(eq.column.expression.as_deref(), Some("lower(email)"));
@@ -76,14 +95,20 @@ fn a_cast_wraps_the_column_side_but_not_the_value_side() {
 
 #[test]
 fn type_prefixed_parameters_from_pg_stat_statements_parse() {
-    let f = check("type_prefixed_param", "SELECT * FROM events WHERE created_at > timestamptz $1");
+    let f = check(
+        "type_prefixed_param",
+        "SELECT * FROM events WHERE created_at > timestamptz $1",
+    );
     let range = &rel(&f, "events").columns.range[0];
     assert_eq!((range.op, range.value), (RangeOp::Gt, Operand::Param));
 }
 
 #[test]
 fn bare_boolean_columns_are_equalities_on_constants() {
-    let f = check("bare_booleans", "SELECT * FROM users WHERE active AND NOT banned");
+    let f = check(
+        "bare_booleans",
+        "SELECT * FROM users WHERE active AND NOT banned",
+    );
     let eq = &rel(&f, "users").columns.equality;
     assert_eq!(columns(eq.iter().map(|e| &e.column)), ["active", "banned"]);
     assert!(eq.iter().all(|e| e.value == Operand::Constant));
@@ -105,13 +130,20 @@ fn range_comparisons_and_between() {
         .collect();
     assert_eq!(
         ops,
-        [("created_at", RangeOp::Lt), ("created_at", RangeOp::Ge), ("total", RangeOp::Between)]
+        [
+            ("created_at", RangeOp::Lt),
+            ("created_at", RangeOp::Ge),
+            ("total", RangeOp::Between)
+        ]
     );
 }
 
 #[test]
 fn a_comparison_with_the_column_on_the_right_is_flipped() {
-    let f = check("flipped_comparison", "SELECT * FROM orders WHERE $1 < created_at AND 100 >= total");
+    let f = check(
+        "flipped_comparison",
+        "SELECT * FROM orders WHERE $1 < created_at AND 100 >= total",
+    );
     let ops: Vec<(&str, RangeOp, Operand)> = rel(&f, "orders")
         .columns
         .range
@@ -120,13 +152,19 @@ fn a_comparison_with_the_column_on_the_right_is_flipped() {
         .collect();
     assert_eq!(
         ops,
-        [("created_at", RangeOp::Gt, Operand::Param), ("total", RangeOp::Le, Operand::Constant)]
+        [
+            ("created_at", RangeOp::Gt, Operand::Param),
+            ("total", RangeOp::Le, Operand::Constant)
+        ]
     );
 }
 
 #[test]
 fn not_inverts_comparisons() {
-    let f = check("not_inverts", "SELECT * FROM orders WHERE NOT (total > $1) AND NOT (status = $2)");
+    let f = check(
+        "not_inverts",
+        "SELECT * FROM orders WHERE NOT (total > $1) AND NOT (status = $2)",
+    );
     let orders = rel(&f, "orders");
     assert_eq!(orders.columns.range[0].op, RangeOp::Le);
     assert_eq!(orders.columns.other[0].operator, "<>");
@@ -135,17 +173,26 @@ fn not_inverts_comparisons() {
 
 #[test]
 fn coalesce_over_two_columns_of_one_table_is_one_expression() {
-    let f = check("coalesce_range", "SELECT * FROM posts WHERE coalesce(updated_at, created_at) > $1");
+    let f = check(
+        "coalesce_range",
+        "SELECT * FROM posts WHERE coalesce(updated_at, created_at) > $1",
+    );
     let range = &rel(&f, "posts").columns.range[0];
     assert_eq!(range.column.column, "updated_at");
-    assert_eq!(range.column.expression.as_deref(), Some("COALESCE(updated_at, created_at)"));
+    assert_eq!(
+        range.column.expression.as_deref(),
+        Some("COALESCE(updated_at, created_at)")
+    );
 }
 
 // --------------------------------------------------------------------- IN
 
 #[test]
 fn in_lists_count_their_items() {
-    let f = check("in_list", "SELECT * FROM orders WHERE status IN ('paid', 'shipped', 'refunded')");
+    let f = check(
+        "in_list",
+        "SELECT * FROM orders WHERE status IN ('paid', 'shipped', 'refunded')",
+    );
     let list = &rel(&f, "orders").columns.in_list[0];
     assert_eq!(list.values, InValues::List(3));
     assert!(!list.negated);
@@ -153,22 +200,44 @@ fn in_lists_count_their_items() {
 
 #[test]
 fn pg18_squashed_in_lists_parse_as_one_item() {
-    let f = check("in_list_squashed", "SELECT * FROM orders WHERE id IN ($1 /*, ... */)");
-    assert_eq!(rel(&f, "orders").columns.in_list[0].values, InValues::List(1));
+    let f = check(
+        "in_list_squashed",
+        "SELECT * FROM orders WHERE id IN ($1 /*, ... */)",
+    );
+    assert_eq!(
+        rel(&f, "orders").columns.in_list[0].values,
+        InValues::List(1)
+    );
 }
 
 #[test]
 fn any_of_an_array_parameter_is_an_in_list_and_all_is_its_negation() {
-    let f = check("any_all", "SELECT * FROM users WHERE id = ANY($1) AND org_id <> ALL($2::int[])");
+    let f = check(
+        "any_all",
+        "SELECT * FROM users WHERE id = ANY($1) AND org_id <> ALL($2::int[])",
+    );
     let lists = &rel(&f, "users").columns.in_list;
     assert_eq!(lists.len(), 2);
-    assert_eq!((lists[0].column.column.as_str(), lists[0].negated, lists[0].values), ("id", false, InValues::Array));
-    assert_eq!((lists[1].column.column.as_str(), lists[1].negated), ("org_id", true));
+    assert_eq!(
+        (
+            lists[0].column.column.as_str(),
+            lists[0].negated,
+            lists[0].values
+        ),
+        ("id", false, InValues::Array)
+    );
+    assert_eq!(
+        (lists[1].column.column.as_str(), lists[1].negated),
+        ("org_id", true)
+    );
 }
 
 #[test]
 fn not_in_lists_are_negated() {
-    let f = check("not_in_list", "SELECT * FROM tasks WHERE state NOT IN ($1, $2)");
+    let f = check(
+        "not_in_list",
+        "SELECT * FROM tasks WHERE state NOT IN ($1, $2)",
+    );
     let list = &rel(&f, "tasks").columns.in_list[0];
     assert!(list.negated);
     assert_eq!(list.values, InValues::List(2));
@@ -178,7 +247,10 @@ fn not_in_lists_are_negated() {
 
 #[test]
 fn ilike_with_a_leading_wildcard() {
-    let f = check("ilike_leading_wildcard", "SELECT * FROM users WHERE name ILIKE '%smith'");
+    let f = check(
+        "ilike_leading_wildcard",
+        "SELECT * FROM users WHERE name ILIKE '%smith'",
+    );
     let like = &rel(&f, "users").columns.like[0];
     assert!(like.case_insensitive);
     assert_eq!(like.leading_wildcard, Some(true));
@@ -194,7 +266,10 @@ fn like_with_a_literal_prefix_has_no_leading_wildcard() {
 
 #[test]
 fn like_with_a_parameter_pattern_has_an_unknown_leading_wildcard() {
-    let f = check("like_param", "SELECT * FROM users WHERE email LIKE $1 AND name NOT ILIKE $2");
+    let f = check(
+        "like_param",
+        "SELECT * FROM users WHERE email LIKE $1 AND name NOT ILIKE $2",
+    );
     let like = &rel(&f, "users").columns.like;
     assert_eq!(like[0].leading_wildcard, None);
     assert!(!like[0].negated);
@@ -202,9 +277,27 @@ fn like_with_a_parameter_pattern_has_an_unknown_leading_wildcard() {
 }
 
 #[test]
+fn like_with_escape_looks_at_the_pattern() {
+    let f = check(
+        "like_escape",
+        "SELECT * FROM files WHERE path LIKE '%!_tmp' ESCAPE '!'",
+    );
+    assert_eq!(
+        rel(&f, "files").columns.like[0].leading_wildcard,
+        Some(true)
+    );
+}
+
+#[test]
 fn a_wildcard_concatenated_before_a_parameter_is_leading() {
-    let f = check("like_concat", "SELECT * FROM products WHERE title ILIKE '%' || $1 || '%'");
-    assert_eq!(rel(&f, "products").columns.like[0].leading_wildcard, Some(true));
+    let f = check(
+        "like_concat",
+        "SELECT * FROM products WHERE title ILIKE '%' || $1 || '%'",
+    );
+    assert_eq!(
+        rel(&f, "products").columns.like[0].leading_wildcard,
+        Some(true)
+    );
 }
 
 // ------------------------------------------------------------------ JSONB
@@ -240,7 +333,10 @@ fn jsonb_field_comparisons_are_expressions() {
         "SELECT * FROM events WHERE payload ->> 'kind' = $1 AND (payload -> 'meta' ->> 'score')::int > $2",
     );
     let events = rel(&f, "events");
-    assert_eq!(events.columns.equality[0].column.expression.as_deref(), Some("payload ->> 'kind'"));
+    assert_eq!(
+        events.columns.equality[0].column.expression.as_deref(),
+        Some("payload ->> 'kind'")
+    );
     assert_eq!(
         events.columns.range[0].column.expression.as_deref(),
         Some("((payload -> 'meta') ->> 'score')::int4")
@@ -251,7 +347,10 @@ fn jsonb_field_comparisons_are_expressions() {
 
 #[test]
 fn containment_with_the_column_on_the_right_is_swapped() {
-    let f = check("contained_by_swapped", "SELECT * FROM docs WHERE $1 <@ tags");
+    let f = check(
+        "contained_by_swapped",
+        "SELECT * FROM docs WHERE $1 <@ tags",
+    );
     assert_eq!(rel(&f, "docs").columns.jsonb[0].op, JsonbOp::Contains);
 }
 
@@ -263,22 +362,37 @@ fn full_text_match_on_an_expression() {
     );
     let jsonb = &rel(&f, "articles").columns.jsonb[0];
     assert_eq!(jsonb.op, JsonbOp::PathMatch);
-    assert_eq!(jsonb.column.expression.as_deref(), Some("to_tsvector('english', body)"));
+    assert_eq!(
+        jsonb.column.expression.as_deref(),
+        Some("to_tsvector('english', body)")
+    );
 }
 
 // ------------------------------------------------- NULL and other operators
 
 #[test]
 fn null_tests() {
-    let f = check("null_tests", "SELECT * FROM users WHERE deleted_at IS NULL AND confirmed_at IS NOT NULL");
+    let f = check(
+        "null_tests",
+        "SELECT * FROM users WHERE deleted_at IS NULL AND confirmed_at IS NOT NULL",
+    );
     let tests = &rel(&f, "users").columns.null_tests;
-    assert_eq!((tests[0].column.column.as_str(), tests[0].negated), ("confirmed_at", true));
-    assert_eq!((tests[1].column.column.as_str(), tests[1].negated), ("deleted_at", false));
+    assert_eq!(
+        (tests[0].column.column.as_str(), tests[0].negated),
+        ("confirmed_at", true)
+    );
+    assert_eq!(
+        (tests[1].column.column.as_str(), tests[1].negated),
+        ("deleted_at", false)
+    );
 }
 
 #[test]
 fn predicates_under_or_are_recorded() {
-    let f = check("or_predicates", "SELECT * FROM users WHERE email = $1 OR phone = $2");
+    let f = check(
+        "or_predicates",
+        "SELECT * FROM users WHERE email = $1 OR phone = $2",
+    );
     assert_eq!(rel(&f, "users").columns.equality.len(), 2);
 }
 
@@ -288,7 +402,12 @@ fn other_operators_are_kept_as_written() {
         "other_operators",
         "SELECT * FROM users WHERE name ~* $1 AND status != $2 AND code IS DISTINCT FROM $3 AND slug SIMILAR TO $4",
     );
-    let ops: Vec<&str> = rel(&f, "users").columns.other.iter().map(|o| o.operator.as_str()).collect();
+    let ops: Vec<&str> = rel(&f, "users")
+        .columns
+        .other
+        .iter()
+        .map(|o| o.operator.as_str())
+        .collect();
     assert_eq!(ops, ["IS DISTINCT FROM", "~*", "SIMILAR TO", "<>"]);
 }
 
@@ -302,8 +421,14 @@ fn join_on_records_a_column_pair_and_both_sides() {
     );
     assert_eq!(f.joins.len(), 1);
     let join = &f.joins[0];
-    assert_eq!((join.left.relation, join.left.column.column.as_str()), (Some(0), "user_id"));
-    assert_eq!((join.right.relation, join.right.column.column.as_str()), (Some(1), "id"));
+    assert_eq!(
+        (join.left.relation, join.left.column.column.as_str()),
+        (Some(0), "user_id")
+    );
+    assert_eq!(
+        (join.right.relation, join.right.column.column.as_str()),
+        (Some(1), "id")
+    );
     assert_eq!(rel(&f, "o").columns.equality[0].value, Operand::Column);
 }
 
@@ -324,7 +449,10 @@ fn join_using_pairs_the_named_column() {
         "SELECT * FROM orders JOIN order_items USING (order_id) WHERE order_items.sku = $1",
     );
     let join = &f.joins[0];
-    assert_eq!((join.left.relation, join.right.relation), (Some(0), Some(1)));
+    assert_eq!(
+        (join.left.relation, join.right.relation),
+        (Some(0), Some(1))
+    );
     assert_eq!(join.left.column.column, "order_id");
 }
 
@@ -335,7 +463,10 @@ fn schema_qualified_tables_in_a_three_way_left_join() {
         "SELECT c.name, count(o.id) FROM sales.customers c LEFT JOIN sales.orders o ON o.customer_id = c.id \
          LEFT JOIN sales.refunds r ON r.order_id = o.id AND r.created_at > $1 GROUP BY c.name",
     );
-    assert_eq!(f.table_names(), ["sales.customers", "sales.orders", "sales.refunds"]);
+    assert_eq!(
+        f.table_names(),
+        ["sales.customers", "sales.orders", "sales.refunds"]
+    );
     assert_eq!(f.joins.len(), 2);
     assert_eq!(rel(&f, "r").columns.range[0].column.column, "created_at");
     assert_eq!(columns(&rel(&f, "c").columns.group_by), ["name"]);
@@ -348,8 +479,14 @@ fn a_self_join_keeps_both_references_apart() {
         "SELECT e.name, m.name FROM employees e JOIN employees m ON m.id = e.manager_id WHERE e.dept_id = $1",
     );
     assert_eq!(f.relations.len(), 2);
-    assert_eq!(columns(rel(&f, "e").columns.equality.iter().map(|e| &e.column)), ["dept_id", "manager_id"]);
-    assert_eq!(columns(rel(&f, "m").columns.equality.iter().map(|e| &e.column)), ["id"]);
+    assert_eq!(
+        columns(rel(&f, "e").columns.equality.iter().map(|e| &e.column)),
+        ["dept_id", "manager_id"]
+    );
+    assert_eq!(
+        columns(rel(&f, "m").columns.equality.iter().map(|e| &e.column)),
+        ["id"]
+    );
 }
 
 #[test]
@@ -358,8 +495,17 @@ fn an_unqualified_column_with_two_tables_in_scope_is_unresolved() {
         "unqualified_ambiguous",
         "SELECT * FROM orders o JOIN users u ON u.id = o.user_id WHERE status = $1",
     );
-    assert_eq!(columns(f.unresolved.equality.iter().map(|e| &e.column)), ["status"]);
-    assert!(rel(&f, "o").columns.equality.iter().all(|e| e.column.column != "status"));
+    assert_eq!(
+        columns(f.unresolved.equality.iter().map(|e| &e.column)),
+        ["status"]
+    );
+    assert!(
+        rel(&f, "o")
+            .columns
+            .equality
+            .iter()
+            .all(|e| e.column.column != "status")
+    );
 }
 
 #[test]
@@ -394,7 +540,10 @@ fn correlated_exists() {
         "SELECT * FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.user_id = u.id AND o.total > $1)",
     );
     let sub = &f.subqueries[0];
-    assert_eq!((sub.kind, sub.clause), (SubqueryKind::Exists, SubqueryClause::Where));
+    assert_eq!(
+        (sub.kind, sub.clause),
+        (SubqueryKind::Exists, SubqueryClause::Where)
+    );
     assert!(sub.correlated);
     assert_eq!(sub.correlated_columns[0].relation, Some(0));
     assert_eq!(sub.correlated_columns[0].column.column, "id");
@@ -428,7 +577,10 @@ fn not_exists_is_a_negated_correlated_subquery() {
 
 #[test]
 fn not_in_subquery_is_negated() {
-    let f = check("not_in_subquery", "SELECT * FROM users WHERE id NOT IN (SELECT user_id FROM bans)");
+    let f = check(
+        "not_in_subquery",
+        "SELECT * FROM users WHERE id NOT IN (SELECT user_id FROM bans)",
+    );
     assert!(f.subqueries[0].negated);
     assert!(!f.subqueries[0].correlated);
     assert!(rel(&f, "users").columns.in_list[0].negated);
@@ -441,7 +593,10 @@ fn scalar_subquery_in_the_select_list_is_correlated() {
         "SELECT u.id, (SELECT max(o.created_at) FROM orders o WHERE o.user_id = u.id) AS last_order FROM users u",
     );
     let sub = &f.subqueries[0];
-    assert_eq!((sub.kind, sub.clause), (SubqueryKind::Scalar, SubqueryClause::SelectList));
+    assert_eq!(
+        (sub.kind, sub.clause),
+        (SubqueryKind::Scalar, SubqueryClause::SelectList)
+    );
     assert!(sub.correlated);
 }
 
@@ -467,7 +622,10 @@ fn nested_correlation_marks_every_level_it_crosses() {
     assert_eq!(inner.parent, outer.block);
     // The inner one references o (one level out) and u (two levels out),
     // which makes the middle one correlated too, on u only.
-    assert_eq!(columns(inner.correlated_columns.iter().map(|c| &c.column)), ["id", "id"]);
+    assert_eq!(
+        columns(inner.correlated_columns.iter().map(|c| &c.column)),
+        ["id", "id"]
+    );
     assert_eq!(outer.correlated_columns.len(), 1);
     assert_eq!(outer.correlated_columns[0].relation, Some(0));
 }
@@ -519,7 +677,10 @@ fn subquery_with_limit_inside_delete() {
     assert_eq!(f.kind, StatementKind::Delete);
     assert_eq!(f.relations.len(), 2);
     assert!(f.relations[0].target && !f.relations[1].target);
-    assert_eq!(f.relations[1].columns.order_by[0].column.column, "created_at");
+    assert_eq!(
+        f.relations[1].columns.order_by[0].column.column,
+        "created_at"
+    );
 }
 
 // ------------------------------------------------------------------- CTEs
@@ -557,7 +718,13 @@ fn recursive_cte_references_itself() {
     );
     assert!(f.ctes[0].recursive);
     assert_eq!(f.set_operations, [SetOperation::UnionAll]);
-    assert_eq!(f.relations.iter().filter(|r| r.kind == RelationKind::Cte).count(), 2);
+    assert_eq!(
+        f.relations
+            .iter()
+            .filter(|r| r.kind == RelationKind::Cte)
+            .count(),
+        2
+    );
     assert_eq!(f.table_names(), ["categories"]);
 }
 
@@ -600,7 +767,10 @@ fn group_by_position_and_alias_resolve_to_the_select_list() {
         Some("date_trunc('day', created_at)")
     );
     assert_eq!(orders.columns.group_by[1], ColumnExpr::bare("status"));
-    assert_eq!(orders.columns.order_by[0].column.expression.as_deref(), Some("date_trunc('day', created_at)"));
+    assert_eq!(
+        orders.columns.order_by[0].column.expression.as_deref(),
+        Some("date_trunc('day', created_at)")
+    );
     assert_eq!(f.aggregates, ["count"]);
     // HAVING compares an aggregate: no predicate.
     assert_eq!(orders.columns.range.len(), 1);
@@ -647,7 +817,10 @@ fn a_job_queue_poll_with_skip_locked() {
     );
     let jobs = rel(&f, "jobs");
     assert_eq!(jobs.columns.range[0].value, Operand::Expression);
-    assert_eq!(columns(jobs.columns.order_by.iter().map(|k| &k.column)), ["priority", "run_at"]);
+    assert_eq!(
+        columns(jobs.columns.order_by.iter().map(|k| &k.column)),
+        ["priority", "run_at"]
+    );
 }
 
 // ---------------------------------------------------------- set operations
@@ -658,7 +831,10 @@ fn set_operations_and_their_order_by() {
         "set_operations",
         "SELECT id FROM a WHERE x = $1 UNION SELECT id FROM b EXCEPT SELECT id FROM c ORDER BY id",
     );
-    assert_eq!(f.set_operations, [SetOperation::Union, SetOperation::Except]);
+    assert_eq!(
+        f.set_operations,
+        [SetOperation::Union, SetOperation::Except]
+    );
     assert_eq!(f.unresolved.order_by[0].column.column, "id");
     let blocks: Vec<u32> = f.relations.iter().map(|r| r.block).collect();
     assert_eq!(blocks.len(), 3);
@@ -770,7 +946,10 @@ fn utility_statements_get_their_command_tag() {
         ("COMMIT", "COMMIT"),
         ("VACUUM ANALYZE orders", "VACUUM"),
         ("ANALYZE orders", "ANALYZE"),
-        ("CREATE INDEX CONCURRENTLY ON orders (user_id)", "CREATE INDEX"),
+        (
+            "CREATE INDEX CONCURRENTLY ON orders (user_id)",
+            "CREATE INDEX",
+        ),
         ("EXPLAIN SELECT 1", "EXPLAIN"),
         ("CREATE ROLE app", "CreateRoleStmt"),
     ] {
@@ -782,18 +961,52 @@ fn utility_statements_get_their_command_tag() {
 
 #[test]
 fn unparsable_texts_are_errors_with_the_parsers_message() {
-    for sql in ["<insufficient privilege>", "SELECT * FROM users WHERE", "SELEC 1"] {
+    for sql in [
+        "<insufficient privilege>",
+        "SELECT * FROM users WHERE",
+        "SELEC 1",
+    ] {
         match facts(sql) {
-            Err(ParseError::Syntax { reason }) => assert!(reason.contains("syntax error"), "{sql}: {reason}"),
+            Err(ParseError::Syntax { reason }) => {
+                assert!(reason.contains("syntax error"), "{sql}: {reason}")
+            }
             other => panic!("{sql}: {other:?}"),
         }
     }
 }
 
 #[test]
+fn statements_nested_deeper_than_the_decoder_allows_are_an_error() {
+    let sql = format!(
+        "SELECT * FROM t WHERE x = {}1{}",
+        "lower(".repeat(300),
+        ")".repeat(300)
+    );
+    assert_eq!(facts(&sql), Err(ParseError::TooDeep));
+    // A long flat AND list is no problem.
+    let flat: Vec<String> = (1..=2000).map(|i| format!("c{i} = ${i}")).collect();
+    let f = facts(&format!("SELECT * FROM t WHERE {}", flat.join(" AND "))).unwrap();
+    assert_eq!(rel(&f, "t").columns.equality.len(), 2000);
+}
+
+#[test]
+fn a_nul_byte_is_an_error_not_a_panic() {
+    assert!(matches!(
+        facts("SELECT 1\0"),
+        Err(ParseError::Syntax { .. })
+    ));
+}
+
+#[test]
 fn only_single_statements_have_facts() {
-    assert_eq!(facts("SELECT 1; SELECT 2"), Err(ParseError::NotOneStatement { count: 2 }));
-    assert_eq!(facts("  -- nothing"), Err(ParseError::NotOneStatement { count: 0 }));
+    assert_eq!(
+        facts("SELECT 1; SELECT 2"),
+        Err(ParseError::NotOneStatement { count: 2 })
+    );
+    assert_eq!(
+        facts("  -- nothing"),
+        Err(ParseError::NotOneStatement { count: 0 })
+    );
 }
 
 #[test]
@@ -802,8 +1015,14 @@ fn analyze_returns_the_fingerprint_with_the_facts() {
     let b = analyze("SELECT * FROM users WHERE email = $1").unwrap();
     assert_eq!(a.fingerprint, b.fingerprint);
     assert_eq!(a.fingerprint.len(), 16);
-    assert_eq!(rel(&a.facts, "users").columns.equality[0].value, Operand::Constant);
-    assert_eq!(rel(&b.facts, "users").columns.equality[0].value, Operand::Param);
+    assert_eq!(
+        rel(&a.facts, "users").columns.equality[0].value,
+        Operand::Constant
+    );
+    assert_eq!(
+        rel(&b.facts, "users").columns.equality[0].value,
+        Operand::Param
+    );
 }
 
 #[test]

@@ -7,7 +7,13 @@ use optidb_model::facts::Family;
 fn analysed(statements: &[(i64, &str, f64)]) -> Vec<(i64, Analysis, f64)> {
     statements
         .iter()
-        .map(|&(id, sql, time)| (id, analyze(sql).unwrap_or_else(|e| panic!("{sql}: {e}")), time))
+        .map(|&(id, sql, time)| {
+            (
+                id,
+                analyze(sql).unwrap_or_else(|e| panic!("{sql}: {e}")),
+                time,
+            )
+        })
         .collect()
 }
 
@@ -45,7 +51,11 @@ fn statements_differing_only_in_constants_are_one_family() {
 fn an_optional_extra_filter_stays_in_the_family() {
     let a = analysed(&[
         (1, "SELECT * FROM orders WHERE user_id = $1", 1.0),
-        (2, "SELECT * FROM orders WHERE user_id = $1 AND status = $2", 1.0),
+        (
+            2,
+            "SELECT * FROM orders WHERE user_id = $1 AND status = $2",
+            1.0,
+        ),
         // = and IN are one class: the app switches with the number of ids.
         (3, "SELECT * FROM orders WHERE user_id IN ($1, $2)", 1.0),
     ]);
@@ -94,19 +104,30 @@ fn aliased_tables_sharing_a_pg18_fingerprint_are_kept_apart() {
 fn the_input_order_does_not_matter() {
     let statements = [
         (5, "SELECT * FROM orders WHERE user_id = $1", 2.0),
-        (3, "SELECT * FROM orders WHERE user_id = $1 AND status = $2", 3.0),
+        (
+            3,
+            "SELECT * FROM orders WHERE user_id = $1 AND status = $2",
+            3.0,
+        ),
         (9, "SELECT * FROM users WHERE email = $1", 1.0),
         (1, "SELECT * FROM orders WHERE user_id = 7", 2.5),
     ];
     let mut reversed = statements;
     reversed.reverse();
-    assert_eq!(family_of(&analysed(&statements)), family_of(&analysed(&reversed)));
+    assert_eq!(
+        family_of(&analysed(&statements)),
+        family_of(&analysed(&reversed))
+    );
 }
 
 #[test]
 fn the_representative_comes_from_the_largest_fingerprint_group() {
     let a = analysed(&[
-        (7, "SELECT * FROM orders WHERE user_id = $1 AND status = $2", 1.0),
+        (
+            7,
+            "SELECT * FROM orders WHERE user_id = $1 AND status = $2",
+            1.0,
+        ),
         (4, "SELECT * FROM orders WHERE user_id = $1", 1.0),
         (2, "SELECT * FROM orders WHERE user_id = 3", 1.0),
     ]);
@@ -118,10 +139,26 @@ fn the_representative_comes_from_the_largest_fingerprint_group() {
 fn a_member_far_slower_than_its_family_is_an_outlier() {
     let a = analysed(&[
         (1, "SELECT * FROM orders WHERE user_id = $1", 1.0),
-        (2, "SELECT * FROM orders WHERE user_id = $1 AND status = $2", 1.2),
-        (3, "SELECT * FROM orders WHERE user_id = $1 AND created_at > $2", 0.9),
-        (4, "SELECT * FROM orders WHERE user_id = $1 AND total > $2", 1.1),
-        (5, "SELECT * FROM orders WHERE user_id = $1 AND note = $2", 250.0),
+        (
+            2,
+            "SELECT * FROM orders WHERE user_id = $1 AND status = $2",
+            1.2,
+        ),
+        (
+            3,
+            "SELECT * FROM orders WHERE user_id = $1 AND created_at > $2",
+            0.9,
+        ),
+        (
+            4,
+            "SELECT * FROM orders WHERE user_id = $1 AND total > $2",
+            1.1,
+        ),
+        (
+            5,
+            "SELECT * FROM orders WHERE user_id = $1 AND note = $2",
+            250.0,
+        ),
     ]);
     let f = family_of(&a);
     assert_eq!(f.len(), 1);

@@ -154,14 +154,26 @@ async fn the_demo_snapshot_holds_every_table_index_and_counter() {
 
     // Every top statement was explained with a generic plan ($1 unknown).
     assert_eq!(snapshot.plans.len(), snapshot.statements.len());
-    let plan = snapshot.plan_of(by_email.queryid).unwrap().plan().expect("explained");
+    let plan = snapshot
+        .plan_of(by_email.queryid)
+        .unwrap()
+        .plan()
+        .expect("explained");
     let scan = plan
         .nodes()
         .find(|node| node.is_seq_scan() && node.relation_name.as_deref() == Some("users"))
         .expect("users is scanned sequentially: email has no index");
     assert_eq!(scan.filter.as_deref(), Some("(email = $1)"));
-    let n_plus_one_plan = snapshot.plan_of(n_plus_one.queryid).unwrap().plan().unwrap();
-    assert!(n_plus_one_plan.nodes().any(|node| node.index_name.as_deref() == Some("products_pkey")));
+    let n_plus_one_plan = snapshot
+        .plan_of(n_plus_one.queryid)
+        .unwrap()
+        .plan()
+        .unwrap();
+    assert!(
+        n_plus_one_plan
+            .nodes()
+            .any(|node| node.index_name.as_deref() == Some("products_pkey"))
+    );
 }
 
 #[tokio::test]

@@ -32,12 +32,15 @@ async fn top_statements_are_ranked_by_total_time_with_totals() {
         client.query("SELECT $1::int + 1", &[&i]).await.unwrap();
     }
 
-    let snapshot = take_snapshot(&client, &IngestOptions {
+    let snapshot = take_snapshot(
+        &client,
+        &IngestOptions {
             top_statements: 1,
             ..IngestOptions::default()
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(snapshot.server.database, db.name());
     assert_eq!(snapshot.server.major_version(), cluster.binaries().major());
     assert_eq!(snapshot.statements.len(), 1);

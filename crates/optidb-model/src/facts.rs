@@ -706,7 +706,7 @@ mod tests {
 
     #[test]
     fn unknown_leading_wildcard_is_an_explicit_null() {
-        let json = serde_json::to_value(&sample()).unwrap();
+        let json = serde_json::to_value(sample()).unwrap();
         let like = &json["relations"][0]["like"][0];
         assert_eq!(like["leading_wildcard"], serde_json::Value::Null);
         assert_eq!(

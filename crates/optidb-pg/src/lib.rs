@@ -18,8 +18,8 @@ mod session;
 mod target;
 mod tls;
 
-pub use error::Error;
 pub use deadpool_postgres::Pool;
+pub use error::Error;
 pub use session::{SessionSettings, connect, pool};
 pub use target::{ConnectionTarget, TargetSource};
 pub use tls::{SslMode, TlsSettings};

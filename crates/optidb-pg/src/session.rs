@@ -67,7 +67,10 @@ fn session_config(target: &ConnectionTarget, settings: &SessionSettings) -> toki
 
 /// Opens a session on `target` with `settings`, driven on the current tokio
 /// runtime. The connection closes when the returned client is dropped.
-pub async fn connect(target: &ConnectionTarget, settings: &SessionSettings) -> Result<Client, Error> {
+pub async fn connect(
+    target: &ConnectionTarget,
+    settings: &SessionSettings,
+) -> Result<Client, Error> {
     let tls = crate::tls::connector(target.tls())?;
     let (client, connection) = session_config(target, settings)
         .connect(tls)

@@ -7,6 +7,7 @@ use optidb_model::Snapshot;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, one_line, percent, thousands};
+use crate::plan_facts::plan_facts;
 use crate::{SCHEMA_VERSION, TableStyle, TableWidth};
 
 /// The statements that take the most time, as a JSON document.
@@ -61,6 +62,12 @@ pub struct BottleneckEntry {
     pub cache_hit_ratio: Option<f64>,
     /// Temporary blocks written (sorts or hashes spilled to disk).
     pub temp_blks_written: u64,
+    /// The statement's family (similar statements grouped), when known.
+    #[serde(default)]
+    pub family: Option<String>,
+    /// What its plan shows at a glance, e.g. `Seq Scan orders (1.0M rows)`.
+    #[serde(default)]
+    pub plan_facts: Vec<String>,
 }
 
 impl BottlenecksReport {
@@ -91,6 +98,12 @@ impl BottlenecksReport {
                     rows_per_call: statement.rows_per_call(),
                     cache_hit_ratio: statement.cache_hit_ratio(),
                     temp_blks_written: statement.temp_blks_written,
+                    family: None,
+                    plan_facts: plan_facts(
+                        statement,
+                        snapshot.plan_of(statement.queryid),
+                        &snapshot.catalog,
+                    ),
                 })
                 .collect(),
         }
@@ -99,6 +112,14 @@ impl BottlenecksReport {
     /// Pretty-printed JSON.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string_pretty(self)
+    }
+
+    /// Names each statement's family: `family_of(queryid)`.
+    pub fn with_families(mut self, family_of: impl Fn(i64) -> Option<String>) -> Self {
+        for entry in &mut self.statements {
+            entry.family = entry.queryid.parse().ok().and_then(&family_of);
+        }
+        self
     }
 
     /// A table for a terminal, followed by one line of totals.
@@ -132,7 +153,8 @@ impl BottlenecksReport {
             "mean ms",
             "rows/call",
             "cache hit",
-            "query",
+            "family",
+            "query ▸ plan",
         ];
         table.set_header(header.iter().map(|title| {
             let cell = Cell::new(title);
@@ -156,7 +178,8 @@ impl BottlenecksReport {
                         .map(percent)
                         .unwrap_or_else(|| "-".into()),
                 ),
-                Cell::new(one_line(&entry.query, 90)),
+                Cell::new(entry.family.as_deref().unwrap_or("-")),
+                Cell::new(query_and_plan(entry)),
             ]);
         }
         for column in 0..7 {
@@ -174,9 +197,20 @@ impl BottlenecksReport {
     }
 }
 
+/// The statement on one line, then its plan facts on a second.
+fn query_and_plan(entry: &BottleneckEntry) -> String {
+    let query = one_line(&entry.query, 90);
+    if entry.plan_facts.is_empty() {
+        query
+    } else {
+        format!("{query}\n▸ {}", entry.plan_facts.join(" · "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use optidb_model::{ServerInfo, Statement, WorkloadTotals};
+    use optidb_model::plan::{Plan, PlanOutcome, StatementPlan};
+    use optidb_model::{Catalog, ServerInfo, Statement, Table, TableActivity, WorkloadTotals};
 
     use super::*;
 
@@ -215,15 +249,52 @@ mod tests {
                     90_000,
                     10_000,
                 ),
-                statement(
-                    42,
-                    "SELECT name, price FROM products WHERE id = $1",
-                    5000,
-                    5000,
-                    400.0,
-                    15_000,
-                    0,
-                ),
+                Statement {
+                    temp_blks_written: 1234,
+                    ..statement(
+                        42,
+                        "SELECT name, price FROM products WHERE id = $1",
+                        5000,
+                        5000,
+                        400.0,
+                        15_000,
+                        0,
+                    )
+                },
+            ],
+            catalog: Catalog {
+                tables: vec![Table {
+                    schema: "public".into(),
+                    name: "users".into(),
+                    activity: TableActivity {
+                        live_tuples: 1_200_000,
+                        ..TableActivity::default()
+                    },
+                    ..Table::default()
+                }],
+                ..Catalog::default()
+            },
+            plans: vec![
+                StatementPlan {
+                    queryid: -8_817_266_385_283_457_021,
+                    outcome: PlanOutcome::Planned {
+                        plan: Box::new(
+                            Plan::from_json_str(
+                                r#"[{"Plan": {"Node Type": "Seq Scan", "Relation Name": "users",
+                                    "Alias": "users", "Startup Cost": 0.0, "Total Cost": 22084.0,
+                                    "Plan Rows": 1, "Plan Width": 40, "Filter": "(email = $1)"}}]"#,
+                            )
+                            .unwrap(),
+                        ),
+                    },
+                },
+                StatementPlan {
+                    queryid: 42,
+                    outcome: PlanOutcome::Skipped {
+                        reason: "relation \"products\" does not exist (SQLSTATE 42P01)".into(),
+                        sqlstate: Some("42P01".into()),
+                    },
+                },
             ],
             ..Snapshot::default()
         }
@@ -231,7 +302,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let report = BottlenecksReport::from_snapshot(&snapshot());
+        let report = BottlenecksReport::from_snapshot(&snapshot())
+            .with_families(|queryid| (queryid == 42).then(|| "F2".to_string()));
         insta::assert_snapshot!(report.to_table(TableStyle::plain()));
     }
 

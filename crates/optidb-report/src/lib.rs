@@ -11,9 +11,14 @@
 
 mod bottlenecks;
 mod format;
+mod plan_facts;
+mod plan_tree;
+mod statement_detail;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
 pub use format::{OutputFormat, TableStyle, TableWidth};
+pub use plan_tree::render_plan;
+pub use statement_detail::{StatementDetail, StatementIo};
 
 /// Version of the JSON output's shape. Bumped on any incompatible change;
 /// fields may be added without a bump.

@@ -106,6 +106,9 @@ pub struct BottlenecksArgs {
     /// How many statements to show.
     #[arg(long, short = 'n', default_value_t = 20)]
     pub limit: usize,
+    /// Show one statement in full, with its plan: a queryid or a fingerprint.
+    #[arg(long, value_name = "QUERYID|FINGERPRINT", allow_hyphen_values = true)]
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Args)]

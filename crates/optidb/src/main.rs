@@ -6,6 +6,7 @@
 // The binary is the one place that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod analysis;
 mod cli;
 mod commands;
 mod connection;

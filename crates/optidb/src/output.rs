@@ -65,6 +65,11 @@ impl Output {
         }
     }
 
+    /// Something the user asked for on stderr, shown even with --quiet.
+    pub fn notice(&self, text: &str) {
+        eprintln!("{text}");
+    }
+
     /// The one place a fatal error is printed.
     pub fn error(&self, err: &anyhow::Error) {
         let use_color = self.color && std::io::stderr().is_terminal();

@@ -216,3 +216,53 @@ fn dsn_and_from_are_exclusive() {
         stderr(&output)
     );
 }
+
+#[tokio::test]
+async fn one_statement_in_full_by_queryid_or_fingerprint() {
+    let dsn = database_with_workload().await;
+    let list = run(&["bottlenecks", "--dsn", &dsn, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let like = json["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["query"] == "SELECT count(*) FROM t WHERE v LIKE $1")
+        .unwrap();
+    let queryid = like["queryid"].as_str().unwrap();
+
+    let by_queryid = run(&["bottlenecks", "--dsn", &dsn, "--id", queryid]);
+    assert_eq!(by_queryid.status.code(), Some(0), "{}", stderr(&by_queryid));
+    let text = String::from_utf8(by_queryid.stdout).unwrap();
+    assert!(text.contains("Generic plan:"), "{text}");
+    assert!(text.contains("Seq Scan on t"), "{text}");
+    assert!(text.contains("Filter: (v ~~ $1)"), "{text}");
+
+    let detail = run(&[
+        "bottlenecks",
+        "--dsn",
+        &dsn,
+        "--id",
+        queryid,
+        "--format",
+        "json",
+    ]);
+    let detail: serde_json::Value = serde_json::from_slice(&detail.stdout).unwrap();
+    let fingerprint = detail["fingerprint"].as_str().unwrap();
+    assert_eq!(detail["plan"]["Plan"]["Node Type"], "Aggregate");
+
+    let by_fingerprint = run(&[
+        "bottlenecks",
+        "--dsn",
+        &dsn,
+        "--id",
+        fingerprint,
+        "--format",
+        "json",
+    ]);
+    let again: serde_json::Value = serde_json::from_slice(&by_fingerprint.stdout).unwrap();
+    assert_eq!(again["statement"]["queryid"], queryid);
+
+    let missing = run(&["bottlenecks", "--dsn", &dsn, "--id", "0123456789abcdef"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no statement with queryid or fingerprint 0123456789abcdef"));
+}

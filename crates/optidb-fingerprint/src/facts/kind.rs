@@ -26,18 +26,23 @@ fn utility_tag(node: &NodeEnum) -> String {
             _ => "SET",
         },
         NodeEnum::VariableShowStmt(_) => "SHOW",
-        NodeEnum::TransactionStmt(transaction) => match TransactionStmtKind::try_from(transaction.kind) {
-            Ok(TransactionStmtKind::TransStmtBegin) => "BEGIN",
-            Ok(TransactionStmtKind::TransStmtStart) => "START TRANSACTION",
-            Ok(TransactionStmtKind::TransStmtCommit) => "COMMIT",
-            Ok(TransactionStmtKind::TransStmtRollback | TransactionStmtKind::TransStmtRollbackTo) => "ROLLBACK",
-            Ok(TransactionStmtKind::TransStmtSavepoint) => "SAVEPOINT",
-            Ok(TransactionStmtKind::TransStmtRelease) => "RELEASE",
-            Ok(TransactionStmtKind::TransStmtPrepare) => "PREPARE TRANSACTION",
-            Ok(TransactionStmtKind::TransStmtCommitPrepared) => "COMMIT PREPARED",
-            Ok(TransactionStmtKind::TransStmtRollbackPrepared) => "ROLLBACK PREPARED",
-            _ => "TRANSACTION",
-        },
+        NodeEnum::TransactionStmt(transaction) => {
+            match TransactionStmtKind::try_from(transaction.kind) {
+                Ok(TransactionStmtKind::TransStmtBegin) => "BEGIN",
+                Ok(TransactionStmtKind::TransStmtStart) => "START TRANSACTION",
+                Ok(TransactionStmtKind::TransStmtCommit) => "COMMIT",
+                Ok(
+                    TransactionStmtKind::TransStmtRollback
+                    | TransactionStmtKind::TransStmtRollbackTo,
+                ) => "ROLLBACK",
+                Ok(TransactionStmtKind::TransStmtSavepoint) => "SAVEPOINT",
+                Ok(TransactionStmtKind::TransStmtRelease) => "RELEASE",
+                Ok(TransactionStmtKind::TransStmtPrepare) => "PREPARE TRANSACTION",
+                Ok(TransactionStmtKind::TransStmtCommitPrepared) => "COMMIT PREPARED",
+                Ok(TransactionStmtKind::TransStmtRollbackPrepared) => "ROLLBACK PREPARED",
+                _ => "TRANSACTION",
+            }
+        }
         NodeEnum::VacuumStmt(vacuum) if vacuum.is_vacuumcmd => "VACUUM",
         NodeEnum::VacuumStmt(_) => "ANALYZE",
         NodeEnum::ExplainStmt(_) => "EXPLAIN",
@@ -45,7 +50,9 @@ fn utility_tag(node: &NodeEnum) -> String {
         NodeEnum::TruncateStmt(_) => "TRUNCATE TABLE",
         NodeEnum::LockStmt(_) => "LOCK TABLE",
         NodeEnum::CreateStmt(_) => "CREATE TABLE",
-        NodeEnum::CreateTableAsStmt(create) if create.objtype == ObjectType::ObjectMatview as i32 => {
+        NodeEnum::CreateTableAsStmt(create)
+            if create.objtype == ObjectType::ObjectMatview as i32 =>
+        {
             "CREATE MATERIALIZED VIEW"
         }
         NodeEnum::CreateTableAsStmt(_) => "CREATE TABLE AS",

@@ -4,11 +4,13 @@
 use std::ops::Range as Span;
 
 use optidb_model::facts::{
-    ColumnExpr, Equality, InList, InValues, JoinPair, JsonbOp, JsonbPredicate, Like, NullTest, Operand,
-    OtherPredicate, Range, RangeOp, RelationColumn, SubqueryClause,
+    ColumnExpr, Equality, InList, InValues, JoinPair, JsonbOp, JsonbPredicate, Like, NullTest,
+    Operand, OtherPredicate, Range, RangeOp, RelationColumn, SubqueryClause,
 };
 use pg_query::NodeEnum;
-use pg_query::protobuf::{self as pb, AExprKind, BoolExprType, BoolTestType, Node, NullTestType, a_const};
+use pg_query::protobuf::{
+    self as pb, AExprKind, BoolExprType, BoolTestType, Node, NullTestType, a_const,
+};
 
 use super::render::render;
 use super::walk::{Walker, last_name};
@@ -149,8 +151,15 @@ fn leading_wildcard(pattern: &Node) -> Option<bool> {
         },
         NodeEnum::TypeCast(cast) => leading_wildcard(cast.arg.as_deref()?),
         // '%' || $1: the leftmost part decides.
-        NodeEnum::AExpr(expr) if last_name(&expr.name) == "||" => leading_wildcard(expr.lexpr.as_deref()?),
-        NodeEnum::FuncCall(call) if last_name(&call.funcname) == "concat" => leading_wildcard(call.args.first()?),
+        NodeEnum::AExpr(expr) if last_name(&expr.name) == "||" => {
+            leading_wildcard(expr.lexpr.as_deref()?)
+        }
+        // concat('%', $1); LIKE … ESCAPE … wraps the pattern in like_escape().
+        NodeEnum::FuncCall(call)
+            if matches!(last_name(&call.funcname), "concat" | "like_escape") =>
+        {
+            leading_wildcard(call.args.first()?)
+        }
         _ => None,
     }
 }
@@ -246,7 +255,13 @@ impl<'a> Walker<'a> {
     }
 
     /// Walks a boolean condition, recording its predicates.
-    pub(super) fn condition(&mut self, node: &'a Node, block: u32, clause: SubqueryClause, negated: bool) {
+    pub(super) fn condition(
+        &mut self,
+        node: &'a Node,
+        block: u32,
+        clause: SubqueryClause,
+        negated: bool,
+    ) {
         let Some(inner) = node.node.as_ref() else {
             return;
         };
@@ -262,7 +277,11 @@ impl<'a> Walker<'a> {
                 self.expr(node, block, clause);
             }
             NodeEnum::NullTest(test) => {
-                if let Some(side) = test.arg.as_deref().and_then(|arg| self.column_side(arg, block)) {
+                if let Some(side) = test
+                    .arg
+                    .as_deref()
+                    .and_then(|arg| self.column_side(arg, block))
+                {
                     let is_not_null = test.nulltesttype == NullTestType::IsNotNull as i32;
                     let entry = NullTest {
                         column: side.expr(),
@@ -285,15 +304,25 @@ impl<'a> Walker<'a> {
                 }
             }
             NodeEnum::BooleanTest(test) => {
-                if let Some(side) = test.arg.as_deref().and_then(|arg| self.column_side(arg, block)) {
-                    let operator = match (BoolTestType::try_from(test.booltesttype), negated) {
-                        (Ok(BoolTestType::IsTrue), false) | (Ok(BoolTestType::IsNotTrue), true) => "IS TRUE",
-                        (Ok(BoolTestType::IsNotTrue), false) | (Ok(BoolTestType::IsTrue), true) => "IS NOT TRUE",
-                        (Ok(BoolTestType::IsFalse), false) | (Ok(BoolTestType::IsNotFalse), true) => "IS FALSE",
-                        (Ok(BoolTestType::IsNotFalse), false) | (Ok(BoolTestType::IsFalse), true) => "IS NOT FALSE",
-                        (Ok(BoolTestType::IsUnknown), false) | (Ok(BoolTestType::IsNotUnknown), true) => "IS UNKNOWN",
-                        _ => "IS NOT UNKNOWN",
-                    };
+                if let Some(side) = test
+                    .arg
+                    .as_deref()
+                    .and_then(|arg| self.column_side(arg, block))
+                {
+                    let operator =
+                        match (BoolTestType::try_from(test.booltesttype), negated) {
+                            (Ok(BoolTestType::IsTrue), false)
+                            | (Ok(BoolTestType::IsNotTrue), true) => "IS TRUE",
+                            (Ok(BoolTestType::IsNotTrue), false)
+                            | (Ok(BoolTestType::IsTrue), true) => "IS NOT TRUE",
+                            (Ok(BoolTestType::IsFalse), false)
+                            | (Ok(BoolTestType::IsNotFalse), true) => "IS FALSE",
+                            (Ok(BoolTestType::IsNotFalse), false)
+                            | (Ok(BoolTestType::IsFalse), true) => "IS NOT FALSE",
+                            (Ok(BoolTestType::IsUnknown), false)
+                            | (Ok(BoolTestType::IsNotUnknown), true) => "IS UNKNOWN",
+                            _ => "IS NOT UNKNOWN",
+                        };
                     self.push_other(&side, operator.to_owned());
                 }
                 self.expr(node, block, clause);
@@ -315,7 +344,9 @@ impl<'a> Walker<'a> {
         };
         match kind {
             AExprKind::AexprOp => match op {
-                "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" => self.comparison(left, right, op, negated, block),
+                "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" => {
+                    self.comparison(left, right, op, negated, block)
+                }
                 "~~" | "~~*" | "!~~" | "!~~*" => self.like(left, right, op, negated, block),
                 _ if jsonb_op(op).is_some() => self.jsonb(left, right, op, negated, block),
                 _ => self.other_comparison(left, right, op, negated, block),
@@ -327,7 +358,9 @@ impl<'a> Walker<'a> {
                 if is_in || not_in {
                     if let Some(side) = self.column_side(left, block) {
                         let values = match right.node.as_ref() {
-                            Some(NodeEnum::AArrayExpr(array)) => InValues::List(array.elements.len() as u32),
+                            Some(NodeEnum::AArrayExpr(array)) => {
+                                InValues::List(array.elements.len() as u32)
+                            }
                             _ => InValues::Array,
                         };
                         self.push_in(&side, not_in ^ negated, values);
@@ -346,16 +379,25 @@ impl<'a> Walker<'a> {
                     self.push_in(&side, (op == "<>") ^ negated, InValues::List(len));
                 }
             }
-            AExprKind::AexprLike | AExprKind::AexprIlike => self.like(left, right, op, negated, block),
+            AExprKind::AexprLike | AExprKind::AexprIlike => {
+                self.like(left, right, op, negated, block)
+            }
             AExprKind::AexprSimilar => {
-                let operator = if op.starts_with('!') { "NOT SIMILAR TO" } else { "SIMILAR TO" };
+                let operator = if op.starts_with('!') {
+                    "NOT SIMILAR TO"
+                } else {
+                    "SIMILAR TO"
+                };
                 self.other_comparison(left, right, operator, negated, block);
             }
             AExprKind::AexprBetween
             | AExprKind::AexprBetweenSym
             | AExprKind::AexprNotBetween
             | AExprKind::AexprNotBetweenSym => {
-                let not_between = matches!(kind, AExprKind::AexprNotBetween | AExprKind::AexprNotBetweenSym);
+                let not_between = matches!(
+                    kind,
+                    AExprKind::AexprNotBetween | AExprKind::AexprNotBetweenSym
+                );
                 let Some(side) = self.column_side(left, block) else {
                     return;
                 };
@@ -363,7 +405,9 @@ impl<'a> Walker<'a> {
                     self.push_other(&side, "NOT BETWEEN".to_owned());
                 } else {
                     let value = match right.node.as_ref() {
-                        Some(NodeEnum::List(list)) => list.items.first().map_or(Operand::Expression, operand),
+                        Some(NodeEnum::List(list)) => {
+                            list.items.first().map_or(Operand::Expression, operand)
+                        }
                         _ => Operand::Expression,
                     };
                     self.push_range(&side, RangeOp::Between, value);
@@ -371,7 +415,11 @@ impl<'a> Walker<'a> {
             }
             AExprKind::AexprDistinct | AExprKind::AexprNotDistinct => {
                 let distinct = (kind == AExprKind::AexprDistinct) ^ negated;
-                let operator = if distinct { "IS DISTINCT FROM" } else { "IS NOT DISTINCT FROM" };
+                let operator = if distinct {
+                    "IS DISTINCT FROM"
+                } else {
+                    "IS NOT DISTINCT FROM"
+                };
                 self.other_comparison(left, right, operator, false, block);
             }
             AExprKind::AexprNullif | AExprKind::Undefined => {}
@@ -455,8 +503,13 @@ impl<'a> Walker<'a> {
 
     /// Records a join pair, the lower relation id on the left.
     fn push_join(&mut self, a: RelationColumn, b: RelationColumn, op: &str) {
-        let key = |side: &RelationColumn| (side.relation.is_none(), side.relation, side.column.clone());
-        let (left, right, operator) = if key(&b) < key(&a) { (b, a, flip(op)) } else { (a, b, op) };
+        let key =
+            |side: &RelationColumn| (side.relation.is_none(), side.relation, side.column.clone());
+        let (left, right, operator) = if key(&b) < key(&a) {
+            (b, a, flip(op))
+        } else {
+            (a, b, op)
+        };
         self.facts.joins.push(JoinPair {
             left,
             right,
@@ -510,7 +563,14 @@ impl<'a> Walker<'a> {
 
     /// A comparison that fits no class: recorded as written, on the left
     /// column if there is one, else on the right one.
-    fn other_comparison(&mut self, left: &'a Node, right: &'a Node, op: &str, negated: bool, block: u32) {
+    fn other_comparison(
+        &mut self,
+        left: &'a Node,
+        right: &'a Node,
+        op: &str,
+        negated: bool,
+        block: u32,
+    ) {
         let side = match self.column_side(left, block) {
             Some(side) => side,
             None => match self.column_side(right, block) {
@@ -518,12 +578,22 @@ impl<'a> Walker<'a> {
                 None => return,
             },
         };
-        let operator = if negated { format!("NOT {op}") } else { op.to_owned() };
+        let operator = if negated {
+            format!("NOT {op}")
+        } else {
+            op.to_owned()
+        };
         self.push_other(&side, operator);
     }
 
     /// `a JOIN b USING (column)`.
-    pub(super) fn using_column(&mut self, column: &'a str, block: u32, left: Span<u32>, right: Span<u32>) {
+    pub(super) fn using_column(
+        &mut self,
+        column: &'a str,
+        block: u32,
+        left: Span<u32>,
+        right: Span<u32>,
+    ) {
         let pick = |walker: &Self, span: Span<u32>| {
             let mut candidates = span.filter(|&id| {
                 walker.facts.relations[id as usize].block == block

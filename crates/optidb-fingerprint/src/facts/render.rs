@@ -90,7 +90,11 @@ fn write_enum(out: &mut String, node: &NodeEnum) {
             out.push(')');
         }
         NodeEnum::MinMaxExpr(expr) => {
-            out.push_str(if expr.op == MinMaxOp::IsLeast as i32 { "LEAST(" } else { "GREATEST(" });
+            out.push_str(if expr.op == MinMaxOp::IsLeast as i32 {
+                "LEAST("
+            } else {
+                "GREATEST("
+            });
             write_list(out, &expr.args);
             out.push(')');
         }
@@ -202,7 +206,9 @@ fn write_function_name(out: &mut String, name: &[Node]) {
     let mut first = true;
     for part in name {
         match part.node.as_ref() {
-            Some(NodeEnum::String(s)) if first && s.sval == "pg_catalog" && name.len() > 1 => continue,
+            Some(NodeEnum::String(s)) if first && s.sval == "pg_catalog" && name.len() > 1 => {
+                continue;
+            }
             Some(NodeEnum::String(s)) => {
                 if !first {
                     out.push('.');
@@ -219,7 +225,11 @@ fn write_type(out: &mut String, type_name: &pb::TypeName) {
     let mut first = true;
     for part in &type_name.names {
         match part.node.as_ref() {
-            Some(NodeEnum::String(s)) if first && s.sval == "pg_catalog" && type_name.names.len() > 1 => continue,
+            Some(NodeEnum::String(s))
+                if first && s.sval == "pg_catalog" && type_name.names.len() > 1 =>
+            {
+                continue;
+            }
             Some(NodeEnum::String(s)) => {
                 if !first {
                     out.push('.');
@@ -276,12 +286,16 @@ fn write_ident(out: &mut String, name: &str) {
 fn sql_value_function(op: i32) -> &'static str {
     match SqlValueFunctionOp::try_from(op) {
         Ok(SqlValueFunctionOp::SvfopCurrentDate) => "CURRENT_DATE",
-        Ok(SqlValueFunctionOp::SvfopCurrentTime | SqlValueFunctionOp::SvfopCurrentTimeN) => "CURRENT_TIME",
-        Ok(SqlValueFunctionOp::SvfopCurrentTimestamp | SqlValueFunctionOp::SvfopCurrentTimestampN) => {
-            "CURRENT_TIMESTAMP"
+        Ok(SqlValueFunctionOp::SvfopCurrentTime | SqlValueFunctionOp::SvfopCurrentTimeN) => {
+            "CURRENT_TIME"
         }
+        Ok(
+            SqlValueFunctionOp::SvfopCurrentTimestamp | SqlValueFunctionOp::SvfopCurrentTimestampN,
+        ) => "CURRENT_TIMESTAMP",
         Ok(SqlValueFunctionOp::SvfopLocaltime | SqlValueFunctionOp::SvfopLocaltimeN) => "LOCALTIME",
-        Ok(SqlValueFunctionOp::SvfopLocaltimestamp | SqlValueFunctionOp::SvfopLocaltimestampN) => "LOCALTIMESTAMP",
+        Ok(SqlValueFunctionOp::SvfopLocaltimestamp | SqlValueFunctionOp::SvfopLocaltimestampN) => {
+            "LOCALTIMESTAMP"
+        }
         Ok(SqlValueFunctionOp::SvfopCurrentRole) => "CURRENT_ROLE",
         Ok(SqlValueFunctionOp::SvfopCurrentUser) => "CURRENT_USER",
         Ok(SqlValueFunctionOp::SvfopUser) => "USER",

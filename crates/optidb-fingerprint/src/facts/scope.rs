@@ -46,7 +46,9 @@ pub(super) struct RelationInfo<'a> {
 
 impl RelationInfo<'_> {
     pub(super) fn may_have(&self, column: &str) -> bool {
-        self.columns.as_ref().is_none_or(|columns| columns.contains(&column))
+        self.columns
+            .as_ref()
+            .is_none_or(|columns| columns.contains(&column))
     }
 
     /// Whether `qualifier` (`alias.` or `table.`) names this relation.
@@ -67,7 +69,7 @@ pub(super) struct Resolved<'a> {
 }
 
 /// The name parts of a column reference, or `None` for `*` / `t.*`.
-fn name_parts<'a>(fields: &'a [Node]) -> Option<([&'a str; 4], usize)> {
+fn name_parts(fields: &[Node]) -> Option<([&str; 4], usize)> {
     let mut parts = [""; 4];
     if fields.is_empty() || fields.len() > 4 {
         return None;
@@ -83,7 +85,12 @@ fn name_parts<'a>(fields: &'a [Node]) -> Option<([&'a str; 4], usize)> {
 
 impl<'a> Walker<'a> {
     /// Opens a new block and returns its number.
-    pub(super) fn open_block(&mut self, parent: Option<u32>, barrier: bool, subquery: Option<usize>) -> u32 {
+    pub(super) fn open_block(
+        &mut self,
+        parent: Option<u32>,
+        barrier: bool,
+        subquery: Option<usize>,
+    ) -> u32 {
         let block = self.scopes.len() as u32;
         self.scopes.push(Scope {
             parent,
@@ -92,10 +99,10 @@ impl<'a> Walker<'a> {
             ctes: Vec::new(),
             subquery,
         });
-        if let Some(index) = subquery {
-            if let Some(record) = self.facts.subqueries.get_mut(index) {
-                record.block = block;
-            }
+        if let Some(index) = subquery
+            && let Some(record) = self.facts.subqueries.get_mut(index)
+        {
+            record.block = block;
         }
         block
     }
@@ -166,19 +173,23 @@ impl<'a> Walker<'a> {
         None
     }
 
-    fn find_qualified(&self, block: u32, schema: Option<&str>, qualifier: &str) -> Option<(u32, u32)> {
+    fn find_qualified(
+        &self,
+        block: u32,
+        schema: Option<&str>,
+        qualifier: &str,
+    ) -> Option<(u32, u32)> {
         let mut current = Some(block);
         let mut skip_relations = false;
         while let Some(b) = current {
             let scope = &self.scopes[b as usize];
-            if !skip_relations {
-                if let Some(&found) = scope
+            if !skip_relations
+                && let Some(&found) = scope
                     .relations
                     .iter()
                     .find(|&&r| self.relation_info[r as usize].answers_to(schema, qualifier))
-                {
-                    return Some((found, b));
-                }
+            {
+                return Some((found, b));
             }
             skip_relations = scope.barrier;
             current = scope.parent;
@@ -195,15 +206,15 @@ impl<'a> Walker<'a> {
                 break;
             }
             let scope = &self.scopes[b as usize];
-            if let Some(index) = scope.subquery {
-                if let Some(record) = self.facts.subqueries.get_mut(index) {
-                    let outer = RelationColumn {
-                        relation: Some(relation),
-                        column: ColumnExpr::bare(column),
-                    };
-                    if !record.correlated_columns.contains(&outer) {
-                        record.correlated_columns.push(outer);
-                    }
+            if let Some(index) = scope.subquery
+                && let Some(record) = self.facts.subqueries.get_mut(index)
+            {
+                let outer = RelationColumn {
+                    relation: Some(relation),
+                    column: ColumnExpr::bare(column),
+                };
+                if !record.correlated_columns.contains(&outer) {
+                    record.correlated_columns.push(outer);
                 }
             }
             current = scope.parent;

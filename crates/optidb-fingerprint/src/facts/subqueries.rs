@@ -55,18 +55,27 @@ impl<'a> Walker<'a> {
         };
         let index = self.open_subquery(block, clause, kind);
         self.facts.subqueries[index].negated = negated;
-        if in_condition && kind == SubqueryKind::In {
-            if let Some(side) = sublink.testexpr.as_deref().and_then(|t| self.column_side(t, block)) {
-                let entry = InList {
-                    column: side.expr(),
-                    negated,
-                    values: InValues::Subquery,
-                };
-                self.column_facts(side.relation).in_list.push(entry);
-            }
+        if in_condition
+            && kind == SubqueryKind::In
+            && let Some(side) = sublink
+                .testexpr
+                .as_deref()
+                .and_then(|t| self.column_side(t, block))
+        {
+            let entry = InList {
+                column: side.expr(),
+                negated,
+                values: InValues::Subquery,
+            };
+            self.column_facts(side.relation).in_list.push(entry);
         }
         self.boxed(sublink.testexpr.as_deref(), block, clause);
-        self.statement_node(sublink.subselect.as_deref(), Some(block), false, Some(index));
+        self.statement_node(
+            sublink.subselect.as_deref(),
+            Some(block),
+            false,
+            Some(index),
+        );
     }
 
     /// A subquery in `FROM`.
@@ -77,7 +86,15 @@ impl<'a> Walker<'a> {
         self.statement_node(body, Some(block), !derived.lateral, Some(index));
         let columns = alias_columns(derived.alias.as_ref()).or_else(|| body.and_then(output_names));
         let name = derived.alias.as_ref().map_or("", |a| a.aliasname.as_str());
-        self.add_relation(RelationKind::Subquery, None, name, None, columns, block, false);
+        self.add_relation(
+            RelationKind::Subquery,
+            None,
+            name,
+            None,
+            columns,
+            block,
+            false,
+        );
     }
 
     /// A `WITH` clause: CTE names become visible to `block` and below.
@@ -178,7 +195,7 @@ fn target_names(targets: &[Node]) -> Option<Vec<&str>> {
             if !target.name.is_empty() {
                 return Some(target.name.as_str());
             }
-            Some(expression_name(target.val.as_deref()?)?)
+            expression_name(target.val.as_deref()?)
         })
         .collect()
 }

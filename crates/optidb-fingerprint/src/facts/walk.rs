@@ -3,8 +3,8 @@
 //! in `predicates.rs`, subqueries and CTEs recorded in `subqueries.rs`.
 
 use optidb_model::facts::{
-    ColumnFacts, NullsOrder, OrderKey, QueryFacts, RelationFacts, RelationKind, SetOperation as SetOp,
-    SortDirection, StatementKind, SubqueryClause,
+    ColumnFacts, NullsOrder, OrderKey, QueryFacts, RelationFacts, RelationKind,
+    SetOperation as SetOp, SortDirection, StatementKind, SubqueryClause,
 };
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self as pb, Node, SetOperation, SortByDir, SortByNulls, a_const};
@@ -73,9 +73,21 @@ impl<'a> Walker<'a> {
         }
         let operation = SetOperation::try_from(select.op).unwrap_or(SetOperation::SetopNone);
         let set_operation = match operation {
-            SetOperation::SetopUnion => Some(if select.all { SetOp::UnionAll } else { SetOp::Union }),
-            SetOperation::SetopIntersect => Some(if select.all { SetOp::IntersectAll } else { SetOp::Intersect }),
-            SetOperation::SetopExcept => Some(if select.all { SetOp::ExceptAll } else { SetOp::Except }),
+            SetOperation::SetopUnion => Some(if select.all {
+                SetOp::UnionAll
+            } else {
+                SetOp::Union
+            }),
+            SetOperation::SetopIntersect => Some(if select.all {
+                SetOp::IntersectAll
+            } else {
+                SetOp::Intersect
+            }),
+            SetOperation::SetopExcept => Some(if select.all {
+                SetOp::ExceptAll
+            } else {
+                SetOp::Except
+            }),
             SetOperation::Undefined | SetOperation::SetopNone => None,
         };
         if let Some(op) = set_operation {
@@ -89,7 +101,7 @@ impl<'a> Walker<'a> {
                 self.expr(values, block, SubqueryClause::Assignment);
             }
             for item in &select.from_clause {
-                self.from_item(item, block);
+                self.register_from_item(item, block);
             }
             if let Some(condition) = select.where_clause.as_deref() {
                 self.condition(condition, block, SubqueryClause::Where, false);
@@ -113,7 +125,10 @@ impl<'a> Walker<'a> {
             }
             self.order_by(&select.sort_clause, &select.target_list, block);
         }
-        for limit in [&select.limit_count, &select.limit_offset].into_iter().flatten() {
+        for limit in [&select.limit_count, &select.limit_offset]
+            .into_iter()
+            .flatten()
+        {
             self.expr(limit, block, SubqueryClause::Other);
         }
         if block == 0 {
@@ -165,9 +180,12 @@ impl<'a> Walker<'a> {
         if let Some(with) = &update.with_clause {
             self.with_clause(with, block);
         }
-        let target = update.relation.as_ref().map(|relation| self.range_var(relation, block, true));
+        let target = update
+            .relation
+            .as_ref()
+            .map(|relation| self.range_var(relation, block, true));
         for item in &update.from_clause {
-            self.from_item(item, block);
+            self.register_from_item(item, block);
         }
         if let Some(condition) = update.where_clause.as_deref() {
             self.condition(condition, block, SubqueryClause::Where, false);
@@ -192,7 +210,7 @@ impl<'a> Walker<'a> {
             self.range_var(relation, block, true);
         }
         for item in &delete.using_clause {
-            self.from_item(item, block);
+            self.register_from_item(item, block);
         }
         if let Some(condition) = delete.where_clause.as_deref() {
             self.condition(condition, block, SubqueryClause::Where, false);
@@ -212,9 +230,12 @@ impl<'a> Walker<'a> {
         if let Some(with) = &merge.with_clause {
             self.with_clause(with, block);
         }
-        let target = merge.relation.as_ref().map(|relation| self.range_var(relation, block, true));
+        let target = merge
+            .relation
+            .as_ref()
+            .map(|relation| self.range_var(relation, block, true));
         if let Some(source) = merge.source_relation.as_deref() {
-            self.from_item(source, block);
+            self.register_from_item(source, block);
         }
         if let Some(condition) = merge.join_condition.as_deref() {
             self.condition(condition, block, SubqueryClause::Join, false);
@@ -244,10 +265,11 @@ impl<'a> Walker<'a> {
     /// `SET a = …, (b, c) = (…)`: records the assigned columns on the target.
     fn assignments(&mut self, targets: &'a [Node], relation: Option<u32>, block: u32) {
         for target in targets {
-            if let (Some(NodeEnum::ResTarget(assignment)), Some(relation)) = (target.node.as_ref(), relation) {
-                if let Some(facts) = self.facts.relations.get_mut(relation as usize) {
-                    facts.updated_columns.push(assignment.name.clone());
-                }
+            if let (Some(NodeEnum::ResTarget(assignment)), Some(relation)) =
+                (target.node.as_ref(), relation)
+                && let Some(facts) = self.facts.relations.get_mut(relation as usize)
+            {
+                facts.updated_columns.push(assignment.name.clone());
             }
             self.expr(target, block, SubqueryClause::Assignment);
         }
@@ -267,7 +289,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Registers one `FROM` item (and, for joins, its conditions).
-    pub(super) fn from_item(&mut self, item: &'a Node, block: u32) {
+    pub(super) fn register_from_item(&mut self, item: &'a Node, block: u32) {
         match item.node.as_ref() {
             Some(NodeEnum::RangeVar(relation)) => {
                 self.range_var(relation, block, false);
@@ -275,11 +297,11 @@ impl<'a> Walker<'a> {
             Some(NodeEnum::JoinExpr(join)) => {
                 let start = self.facts.relations.len() as u32;
                 if let Some(left) = join.larg.as_deref() {
-                    self.from_item(left, block);
+                    self.register_from_item(left, block);
                 }
                 let middle = self.facts.relations.len() as u32;
                 if let Some(right) = join.rarg.as_deref() {
-                    self.from_item(right, block);
+                    self.register_from_item(right, block);
                 }
                 let end = self.facts.relations.len() as u32;
                 for column in &join.using_clause {
@@ -297,10 +319,11 @@ impl<'a> Walker<'a> {
                 let mut name = "";
                 for entry in &function.functions {
                     if let Some(NodeEnum::List(list)) = entry.node.as_ref() {
-                        if let Some(Some(NodeEnum::FuncCall(call))) = list.items.first().map(|n| n.node.as_ref()) {
-                            if name.is_empty() {
-                                name = last_name(&call.funcname);
-                            }
+                        if let Some(Some(NodeEnum::FuncCall(call))) =
+                            list.items.first().map(|n| n.node.as_ref())
+                            && name.is_empty()
+                        {
+                            name = last_name(&call.funcname);
                         }
                         for item in &list.items {
                             self.expr(item, block, SubqueryClause::From);
@@ -321,11 +344,19 @@ impl<'a> Walker<'a> {
                     );
                 }
                 let alias = function.alias.as_ref().map(|a| a.aliasname.as_str());
-                self.add_relation(RelationKind::Function, None, name, alias, columns, block, false);
+                self.add_relation(
+                    RelationKind::Function,
+                    None,
+                    name,
+                    alias,
+                    columns,
+                    block,
+                    false,
+                );
             }
             Some(NodeEnum::RangeTableSample(sample)) => {
                 if let Some(relation) = sample.relation.as_deref() {
-                    self.from_item(relation, block);
+                    self.register_from_item(relation, block);
                 }
             }
             Some(NodeEnum::RangeTableFunc(function)) => {
@@ -333,22 +364,45 @@ impl<'a> Walker<'a> {
                     self.expr(expr, block, SubqueryClause::From);
                 }
                 let alias = function.alias.as_ref().map(|a| a.aliasname.as_str());
-                self.add_relation(RelationKind::Function, None, "xmltable", alias, None, block, false);
+                self.add_relation(
+                    RelationKind::Function,
+                    None,
+                    "xmltable",
+                    alias,
+                    None,
+                    block,
+                    false,
+                );
             }
             Some(NodeEnum::JsonTable(table)) => {
                 let alias = table.alias.as_ref().map(|a| a.aliasname.as_str());
-                self.add_relation(RelationKind::Function, None, "json_table", alias, None, block, false);
+                self.add_relation(
+                    RelationKind::Function,
+                    None,
+                    "json_table",
+                    alias,
+                    None,
+                    block,
+                    false,
+                );
             }
             _ => {}
         }
     }
 
     /// Registers a table or CTE reference.
-    pub(super) fn range_var(&mut self, relation: &'a pb::RangeVar, block: u32, target: bool) -> u32 {
+    pub(super) fn range_var(
+        &mut self,
+        relation: &'a pb::RangeVar,
+        block: u32,
+        target: bool,
+    ) -> u32 {
         let schema = (!relation.schemaname.is_empty()).then_some(relation.schemaname.as_str());
         let alias = relation.alias.as_ref().map(|a| a.aliasname.as_str());
         let cte_columns = match schema {
-            None => self.visible_cte(block, &relation.relname).map(|cte| cte.columns.clone()),
+            None => self
+                .visible_cte(block, &relation.relname)
+                .map(|cte| cte.columns.clone()),
             Some(_) => None,
         };
         let (kind, mut columns) = match cte_columns {
@@ -358,7 +412,15 @@ impl<'a> Walker<'a> {
         if let Some(renamed) = alias_columns(relation.alias.as_ref()) {
             columns = Some(renamed);
         }
-        self.add_relation(kind, schema, &relation.relname, alias, columns, block, target)
+        self.add_relation(
+            kind,
+            schema,
+            &relation.relname,
+            alias,
+            columns,
+            block,
+            target,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -424,16 +486,18 @@ impl<'a> Walker<'a> {
             let Some(NodeEnum::SortBy(sort)) = item.node.as_ref() else {
                 continue;
             };
-            if let Some(NodeEnum::ColumnRef(column)) = sort.node.as_deref().and_then(|n| n.node.as_ref()) {
-                if let Some(Some(NodeEnum::String(name))) = column.fields.last().map(|f| f.node.as_ref()) {
-                    self.facts.unresolved.order_by.push(OrderKey {
-                        position: position as u32,
-                        column: optidb_model::facts::ColumnExpr::bare(name.sval.as_str()),
-                        direction: direction(sort.sortby_dir),
-                        nulls: nulls(sort.sortby_nulls),
-                    });
-                    continue;
-                }
+            if let Some(NodeEnum::ColumnRef(column)) =
+                sort.node.as_deref().and_then(|n| n.node.as_ref())
+                && let Some(Some(NodeEnum::String(name))) =
+                    column.fields.last().map(|f| f.node.as_ref())
+            {
+                self.facts.unresolved.order_by.push(OrderKey {
+                    position: position as u32,
+                    column: optidb_model::facts::ColumnExpr::bare(name.sval.as_str()),
+                    direction: direction(sort.sortby_dir),
+                    nulls: nulls(sort.sortby_nulls),
+                });
+                continue;
             }
             if let Some(key) = sort.node.as_deref() {
                 // Output columns only: nothing to resolve, but subqueries
@@ -648,7 +712,10 @@ fn output_expression<'a>(key: &'a Node, target_list: &'a [Node]) -> &'a Node {
         Some(NodeEnum::AConst(constant)) => {
             if let Some(a_const::Val::Ival(position)) = &constant.val {
                 let index = usize::try_from(position.ival - 1).ok();
-                if let Some(value) = index.and_then(|i| target_list.get(i)).and_then(target_value) {
+                if let Some(value) = index
+                    .and_then(|i| target_list.get(i))
+                    .and_then(target_value)
+                {
                     return value;
                 }
             }
@@ -661,7 +728,9 @@ fn output_expression<'a>(key: &'a Node, target_list: &'a [Node]) -> &'a Node {
             target_list
                 .iter()
                 .find_map(|target| match target.node.as_ref() {
-                    Some(NodeEnum::ResTarget(target)) if target.name == name.sval => target.val.as_deref(),
+                    Some(NodeEnum::ResTarget(target)) if target.name == name.sval => {
+                        target.val.as_deref()
+                    }
                     _ => None,
                 })
                 .unwrap_or(key)

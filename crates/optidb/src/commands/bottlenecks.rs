@@ -1,8 +1,11 @@
-//! `optidb bottlenecks`: the statements that take the most time.
+//! `optidb bottlenecks`: the statements that take the most time, or one of
+//! them in full (`--id`).
 
+use anyhow::bail;
 use optidb_ingest::Snapshot;
-use optidb_report::{BottlenecksReport, OutputFormat};
+use optidb_report::{BottlenecksReport, OutputFormat, StatementDetail};
 
+use crate::analysis::TextAnalysis;
 use crate::cli::BottlenecksArgs;
 use crate::connection;
 use crate::exit::ExitStatus;
@@ -10,16 +13,44 @@ use crate::output::Output;
 
 pub async fn run(args: &BottlenecksArgs, output: &Output) -> anyhow::Result<ExitStatus> {
     let snapshot = connection::snapshot(&args.source, args.limit.max(100), output).await?;
-    print_report(&snapshot, args.limit, output)?;
+    match &args.id {
+        Some(id) => print_detail(&snapshot, id, output)?,
+        None => print_report(&snapshot, args.limit, output)?,
+    }
     Ok(ExitStatus::Success)
 }
 
 /// Prints the top `limit` statements of `snapshot`.
 pub fn print_report(snapshot: &Snapshot, limit: usize, output: &Output) -> anyhow::Result<()> {
-    let mut report = BottlenecksReport::from_snapshot(snapshot);
+    let analysis = TextAnalysis::of(snapshot);
+    let mut report =
+        BottlenecksReport::from_snapshot(snapshot).with_families(|queryid| analysis.label(queryid));
     report.statements.truncate(limit);
     match output.format {
         OutputFormat::Table => output.result(&report.to_table(output.table_style())),
         OutputFormat::Json => output.result(&report.to_json()?),
+    }
+}
+
+fn print_detail(snapshot: &Snapshot, id: &str, output: &Output) -> anyhow::Result<()> {
+    let analysis = TextAnalysis::of(snapshot);
+    let Some(queryid) = analysis.resolve(snapshot, id) else {
+        bail!(
+            "no statement with queryid or fingerprint {id} among the {} statements read: check the id, or read more with -n",
+            snapshot.statements.len()
+        );
+    };
+    let detail = StatementDetail::from_snapshot(
+        snapshot,
+        queryid,
+        analysis.fingerprints.get(&queryid).cloned(),
+        analysis.label(queryid),
+    );
+    let Some(detail) = detail else {
+        bail!("statement {queryid} vanished from the snapshot");
+    };
+    match output.format {
+        OutputFormat::Table => output.result(&detail.to_text()),
+        OutputFormat::Json => output.result(&detail.to_json()?),
     }
 }

@@ -50,7 +50,7 @@ pub async fn run(args: &DemoArgs, output: &Output) -> anyhow::Result<ExitStatus>
         cluster.startup_time().as_secs_f64(),
     ));
     if args.keep {
-        output.hint(&format!(
+        output.notice(&format!(
             "\nThe demo database keeps running until Ctrl-C:\n  optidb bottlenecks --dsn '{}'",
             database.dsn()
         ));
