@@ -1,8 +1,55 @@
 //! `cargo xtask bench`: performance targets as measurements, not timed tests.
-//! Prints medians of repeated runs: the machine is noisy.
+//! Runs each probe (a release-built example or the optidb binary) several
+//! times and prints a table of medians: the machine is noisy.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// One measurement: what it is, its target, and how to take one sample.
+struct Probe {
+    name: &'static str,
+    unit: &'static str,
+    target: &'static str,
+    sample: fn(&str) -> Result<f64, String>,
+}
+
+const PROBES: &[Probe] = &[
+    Probe {
+        name: "sandbox cluster ready",
+        unit: "ms",
+        target: "< 3000",
+        sample: |target| first_number(&run_example(target, "sandbox_start")?, ""),
+    },
+    Probe {
+        name: "fingerprint + facts, 5,000 statements",
+        unit: "stmts/s",
+        target: ">= 20000",
+        sample: |target| first_number(&run_example(target, "facts_bench")?, "facts_per_second"),
+    },
+    Probe {
+        name: "snapshot: 5,000 statements, 200 tables, EXPLAIN top 100",
+        unit: "ms",
+        target: "<= 2000",
+        sample: |target| first_number(&run_example(target, "snapshot_bench")?, "snapshot_ms"),
+    },
+    Probe {
+        name: "optidb demo, start to output",
+        unit: "ms",
+        target: "< 60000",
+        sample: |target| {
+            let started = Instant::now();
+            let status = Command::new(format!("{target}/release/optidb"))
+                .args(["demo", "--quiet", "--format", "json"])
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot run optidb demo: {e}"))?;
+            if !status.success() {
+                return Err(format!("optidb demo failed ({status})"));
+            }
+            Ok(started.elapsed().as_secs_f64() * 1000.0)
+        },
+    },
+];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let runs: usize = args
@@ -15,63 +62,58 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "build",
         "--release",
         "--locked",
-        "--package",
-        "optidb",
-        "--package",
-        "optidb-sandbox",
+        "--workspace",
         "--examples",
         "--bins",
     ]))?;
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-
-    let mut starts = Vec::new();
-    for _ in 0..runs * 2 {
-        let output = Command::new(format!("{target}/release/examples/sandbox_start"))
-            .output()
-            .map_err(|e| format!("cannot run the sandbox_start example: {e}"))?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let ms: f64 = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("unexpected sandbox_start output {text:?}"))?;
-        starts.push(Duration::from_secs_f64(ms / 1000.0));
-    }
-
-    let mut demos = Vec::new();
-    for _ in 0..runs {
-        let started = Instant::now();
-        let status = Command::new(format!("{target}/release/optidb"))
-            .args(["demo", "--quiet", "--format", "json"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run optidb demo: {e}"))?;
-        if !status.success() {
-            return Err(format!("optidb demo failed ({status})"));
-        }
-        demos.push(started.elapsed());
-    }
-
     println!(
-        "{:<34} {:>6} {:>10} {:>10} {:>10}",
-        "measure", "runs", "min", "median", "max"
+        "{:<58} {:>8} {:>5} {:>11} {:>11} {:>11}  target",
+        "measure", "unit", "runs", "min", "median", "max"
     );
-    for (name, samples) in [
-        ("sandbox cluster ready (s)", &mut starts),
-        ("optidb demo, start to output (s)", &mut demos),
-    ] {
-        samples.sort();
-        let secs = |d: &Duration| d.as_secs_f64();
+    for probe in PROBES {
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            samples.push((probe.sample)(&target)?);
+        }
+        samples.sort_by(f64::total_cmp);
         println!(
-            "{:<34} {:>6} {:>10.3} {:>10.3} {:>10.3}",
-            name,
+            "{:<58} {:>8} {:>5} {:>11.1} {:>11.1} {:>11.1}  {}",
+            probe.name,
+            probe.unit,
             samples.len(),
-            samples.first().map(secs).unwrap_or(0.0),
-            samples.get(samples.len() / 2).map(secs).unwrap_or(0.0),
-            samples.last().map(secs).unwrap_or(0.0),
+            samples.first().copied().unwrap_or(0.0),
+            samples.get(samples.len() / 2).copied().unwrap_or(0.0),
+            samples.last().copied().unwrap_or(0.0),
+            probe.target,
         );
     }
     Ok(())
+}
+
+fn run_example(target: &str, name: &str) -> Result<String, String> {
+    let output = Command::new(format!("{target}/release/examples/{name}"))
+        .output()
+        .map_err(|e| format!("cannot run the {name} example: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The first number after `label` on the line starting with it (`label`
+/// empty: the first number of the output).
+fn first_number(output: &str, label: &str) -> Result<f64, String> {
+    output
+        .lines()
+        .filter(|line| line.starts_with(label))
+        .find_map(|line| {
+            line[label.len()..]
+                .split_whitespace()
+                .find_map(|word| word.parse::<f64>().ok())
+        })
+        .ok_or_else(|| format!("no {label:?} figure in {output:?}"))
 }

@@ -84,32 +84,34 @@ pub fn families(members: &[FamilyInput<'_>]) -> Vec<Family> {
     families
 }
 
-/// Single-linkage clusters of groups whose signatures are similar enough:
-/// independent of the input order. Each cluster lists group indexes in
-/// ascending order.
+/// Leader clustering: groups are taken simplest first (fewest predicates,
+/// then most members, then fingerprint) and each joins the first family
+/// whose leader (its first group) is similar enough, or leads a new one.
+/// Every member is thus similar to its family's leader: unlike
+/// single-linkage, `a` and `b` do not end up together through `a AND b`.
+/// The order depends only on the groups' contents, not on the input order.
+/// Each cluster lists group indexes, its leader first.
 fn cluster(groups: &[Group<'_>]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..groups.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&i| {
+        let group = &groups[i];
+        (
+            group.signature.len(),
+            std::cmp::Reverse(group.members.len()),
+            group.fingerprint,
+        )
+    });
+    let mut clusters: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        let similar = clusters.iter_mut().find(|cluster| {
+            jaccard(&groups[cluster[0]].signature, &groups[i].signature) >= PREDICATE_SIMILARITY
+        });
+        match similar {
+            Some(cluster) => cluster.push(i),
+            None => clusters.push(vec![i]),
         }
-        i
     }
-    for i in 0..groups.len() {
-        for j in i + 1..groups.len() {
-            if jaccard(&groups[i].signature, &groups[j].signature) >= PREDICATE_SIMILARITY {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                parent[a.max(b)] = a.min(b);
-            }
-        }
-    }
-    let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..groups.len() {
-        let r = root(&mut parent, i);
-        clusters.entry(r).or_default().push(i);
-    }
-    clusters.into_values().collect()
+    clusters
 }
 
 fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
@@ -160,21 +162,15 @@ fn signature(facts: &QueryFacts) -> BTreeSet<String> {
 }
 
 fn family(kind: &StatementKind, tables: &[String], groups: Vec<&Group<'_>>) -> Family {
-    let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.to_owned()).collect();
+    // The leader's smallest id stands for the family.
+    let representative = groups[0].members[0].id;
+    let mut fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.to_owned()).collect();
+    fingerprints.sort();
     let mut member_ids: Vec<i64> = groups
         .iter()
         .flat_map(|g| g.members.iter().map(|m| m.id))
         .collect();
     member_ids.sort_unstable();
-    // The largest fingerprint group stands for the family (the first one,
-    // by fingerprint, on a tie); its smallest id is the representative.
-    let largest = groups
-        .iter()
-        .fold(None::<&Group<'_>>, |best, g| match best {
-            Some(best) if best.members.len() >= g.members.len() => Some(best),
-            _ => Some(g),
-        })
-        .map(|g| g.members[0].id);
     let times: Vec<(i64, f64)> = groups
         .iter()
         .flat_map(|g| g.members.iter().map(|m| (m.id, m.mean_time_ms)))
@@ -188,7 +184,7 @@ fn family(kind: &StatementKind, tables: &[String], groups: Vec<&Group<'_>>) -> F
         id: family_id(kind, tables, &fingerprints[0]),
         kind: kind.clone(),
         tables: tables.to_vec(),
-        representative: largest.unwrap_or(member_ids[0]),
+        representative,
         median_mean_time_ms: median(finite),
         outliers: outliers(&times),
         fingerprints,

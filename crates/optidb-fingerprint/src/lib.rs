@@ -1,7 +1,7 @@
 //! Parses statements with `pg_query` (the PostgreSQL parser itself, as a
 //! library): fingerprints that group statements differing only in their
 //! constants, normalized text with constants replaced by `$n`, query facts
-//! (tables, predicates, joins, subqueries… see [`facts()`]), statement
+//! (tables, predicates, joins, subqueries… see [`mod@facts`]), statement
 //! families and the outliers among their members.
 //!
 //! Owns: everything optidb learns from a statement's text alone.
@@ -10,7 +10,7 @@
 
 use optidb_model::facts::QueryFacts;
 
-mod facts;
+pub mod facts;
 mod families;
 mod outliers;
 
@@ -79,8 +79,8 @@ pub fn normalize(sql: &str) -> Result<String, ParseError> {
     Ok(pg_query::normalize(sql)?)
 }
 
-/// The facts of the single statement in `sql` (see the `facts` module
-/// documentation for what is recorded and the heuristics used).
+/// The facts of the single statement in `sql`. What is recorded, and the
+/// heuristics used, are described in the [`facts` module](mod@facts).
 pub fn facts(sql: &str) -> Result<QueryFacts, ParseError> {
     let parsed = pg_query::parse(sql, 0)?;
     match parsed.protobuf.stmts.as_slice() {

@@ -121,7 +121,26 @@ fn the_input_order_does_not_matter() {
 }
 
 #[test]
-fn the_representative_comes_from_the_largest_fingerprint_group() {
+fn similarity_does_not_chain_through_a_statement_in_between() {
+    let a = analysed(&[
+        (1, "SELECT * FROM orders WHERE user_id = $1", 1.0),
+        (
+            2,
+            "SELECT * FROM orders WHERE user_id = $1 AND status = $2",
+            1.0,
+        ),
+        (3, "SELECT * FROM orders WHERE status = $1", 1.0),
+    ]);
+    let f = family_of(&a);
+    assert_eq!(f.len(), 2);
+    assert!(
+        f.iter()
+            .all(|family| !(family.members.contains(&1) && family.members.contains(&3)))
+    );
+}
+
+#[test]
+fn the_representative_is_the_simplest_statement() {
     let a = analysed(&[
         (
             7,

@@ -626,7 +626,8 @@ pub struct Family {
     pub fingerprints: Vec<String>,
     /// The members' ids (`pg_stat_statements.queryid`), sorted.
     pub members: Vec<i64>,
-    /// The member that stands for the family.
+    /// The member that stands for the family: the smallest id among the
+    /// statements of its simplest fingerprint.
     pub representative: i64,
     /// Median of the members' mean execution times, in milliseconds
     /// (`None` when no member has a finite mean time).

@@ -62,9 +62,13 @@ pub struct BottleneckEntry {
     pub cache_hit_ratio: Option<f64>,
     /// Temporary blocks written (sorts or hashes spilled to disk).
     pub temp_blks_written: u64,
-    /// The statement's family (similar statements grouped), when known.
+    /// The statement's family (similar statements grouped), when it shares one.
     #[serde(default)]
     pub family: Option<String>,
+    /// Whether its mean time is far from its family's (median absolute
+    /// deviation): the same kind of statement, unusually slow or fast.
+    #[serde(default)]
+    pub family_outlier: bool,
     /// What its plan shows at a glance, e.g. `Seq Scan orders (1.0M rows)`.
     #[serde(default)]
     pub plan_facts: Vec<String>,
@@ -99,6 +103,7 @@ impl BottlenecksReport {
                     cache_hit_ratio: statement.cache_hit_ratio(),
                     temp_blks_written: statement.temp_blks_written,
                     family: None,
+                    family_outlier: false,
                     plan_facts: plan_facts(
                         statement,
                         snapshot.plan_of(statement.queryid),
@@ -114,10 +119,18 @@ impl BottlenecksReport {
         serde_json::to_string_pretty(self)
     }
 
-    /// Names each statement's family: `family_of(queryid)`.
-    pub fn with_families(mut self, family_of: impl Fn(i64) -> Option<String>) -> Self {
+    /// Names each statement's family (`family_of(queryid)`) and marks the
+    /// family's outliers (`is_outlier(queryid)`).
+    pub fn with_families(
+        mut self,
+        family_of: impl Fn(i64) -> Option<String>,
+        is_outlier: impl Fn(i64) -> bool,
+    ) -> Self {
         for entry in &mut self.statements {
-            entry.family = entry.queryid.parse().ok().and_then(&family_of);
+            if let Ok(queryid) = entry.queryid.parse() {
+                entry.family = family_of(queryid);
+                entry.family_outlier = is_outlier(queryid);
+            }
         }
         self
     }
@@ -178,7 +191,11 @@ impl BottlenecksReport {
                         .map(percent)
                         .unwrap_or_else(|| "-".into()),
                 ),
-                Cell::new(entry.family.as_deref().unwrap_or("-")),
+                Cell::new(match (&entry.family, entry.family_outlier) {
+                    (Some(family), true) => format!("{family} outlier"),
+                    (Some(family), false) => family.clone(),
+                    (None, _) => "-".to_string(),
+                }),
                 Cell::new(query_and_plan(entry)),
             ]);
         }
@@ -302,8 +319,10 @@ mod tests {
 
     #[test]
     fn table() {
-        let report = BottlenecksReport::from_snapshot(&snapshot())
-            .with_families(|queryid| (queryid == 42).then(|| "F2".to_string()));
+        let report = BottlenecksReport::from_snapshot(&snapshot()).with_families(
+            |queryid| (queryid == 42).then(|| "F2".to_string()),
+            |queryid| queryid == 42,
+        );
         insta::assert_snapshot!(report.to_table(TableStyle::plain()));
     }
 

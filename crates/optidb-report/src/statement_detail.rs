@@ -58,6 +58,7 @@ impl StatementDetail {
         queryid: i64,
         fingerprint: Option<String>,
         family: Option<String>,
+        family_outlier: bool,
     ) -> Option<Self> {
         let statement = snapshot.statements.iter().find(|s| s.queryid == queryid)?;
         let mut entry = BottlenecksReport::from_snapshot(snapshot)
@@ -65,6 +66,7 @@ impl StatementDetail {
             .into_iter()
             .find(|entry| entry.queryid == queryid.to_string())?;
         entry.family = family;
+        entry.family_outlier = family_outlier;
         let outcome = snapshot.plan_of(queryid);
         let plan = outcome.and_then(|outcome| outcome.plan());
         Some(StatementDetail {
@@ -106,7 +108,16 @@ impl StatementDetail {
                 "fingerprint",
                 self.fingerprint.clone().unwrap_or_else(|| "-".into()),
             ),
-            ("family", entry.family.clone().unwrap_or_else(|| "-".into())),
+            (
+                "family",
+                match (&entry.family, entry.family_outlier) {
+                    (Some(family), true) => {
+                        format!("{family} (an outlier: its mean time is far from the family's)")
+                    }
+                    (Some(family), false) => family.clone(),
+                    (None, _) => "-".into(),
+                },
+            ),
             ("calls", thousands(entry.calls)),
             (
                 "total time",

@@ -1,7 +1,7 @@
 //! The fingerprint stage over a snapshot: each statement's fingerprint and
 //! facts, and the families they form.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use optidb_fingerprint::{FamilyInput, analyze, families};
 use optidb_ingest::Snapshot;
@@ -14,6 +14,8 @@ pub struct TextAnalysis {
     /// `F1`, `F2`… per queryid, for members of families of two or more,
     /// numbered by the rank of their best member.
     labels: HashMap<i64, String>,
+    /// Members whose mean time is far from their family's.
+    outliers: HashSet<i64>,
 }
 
 impl TextAnalysis {
@@ -57,7 +59,12 @@ impl TextAnalysis {
             }
             next += 1;
         }
+        let outliers = families
+            .iter()
+            .flat_map(|family| family.outliers.iter().map(|outlier| outlier.member))
+            .collect();
         TextAnalysis {
+            outliers,
             fingerprints: analyses
                 .into_iter()
                 .map(|(id, _, fingerprint, _)| (id, fingerprint))
@@ -69,6 +76,11 @@ impl TextAnalysis {
     /// The family label of `queryid`, when it shares a family.
     pub fn label(&self, queryid: i64) -> Option<String> {
         self.labels.get(&queryid).cloned()
+    }
+
+    /// Whether `queryid`'s mean time is far from its family's.
+    pub fn is_outlier(&self, queryid: i64) -> bool {
+        self.outliers.contains(&queryid)
     }
 
     /// The queryid that `id` names: a queryid, or a fingerprint.

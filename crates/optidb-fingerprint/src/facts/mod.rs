@@ -1,4 +1,6 @@
-//! Query facts from the parse tree, in one walk.
+//! Query facts from the parse tree, in one walk: [`facts()`](crate::facts())
+//! and [`analyze`](crate::analyze) return them as
+//! [`QueryFacts`].
 //!
 //! # What is recorded
 //!

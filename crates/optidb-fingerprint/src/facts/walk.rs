@@ -3,7 +3,7 @@
 //! in `predicates.rs`, subqueries and CTEs recorded in `subqueries.rs`.
 
 use optidb_model::facts::{
-    ColumnFacts, NullsOrder, OrderKey, QueryFacts, RelationFacts, RelationKind,
+    ColumnExpr, ColumnFacts, NullsOrder, OrderKey, QueryFacts, RelationFacts, RelationKind,
     SetOperation as SetOp, SortDirection, StatementKind, SubqueryClause,
 };
 use pg_query::NodeEnum;
@@ -475,7 +475,11 @@ impl<'a> Walker<'a> {
                 };
                 self.column_facts(side.relation).order_by.push(key);
             }
-            self.expr(key, block, SubqueryClause::OrderBy);
+            // An output name was walked with the select list, and must not
+            // be resolved against relations.
+            if std::ptr::eq(expr, key) {
+                self.expr(key, block, SubqueryClause::OrderBy);
+            }
         }
     }
 
@@ -493,7 +497,7 @@ impl<'a> Walker<'a> {
             {
                 self.facts.unresolved.order_by.push(OrderKey {
                     position: position as u32,
-                    column: optidb_model::facts::ColumnExpr::bare(name.sval.as_str()),
+                    column: ColumnExpr::bare(name.sval.as_str()),
                     direction: direction(sort.sortby_dir),
                     nulls: nulls(sort.sortby_nulls),
                 });
@@ -519,7 +523,9 @@ impl<'a> Walker<'a> {
             let column = side.expr();
             self.column_facts(side.relation).group_by.push(column);
         }
-        self.expr(item, block, SubqueryClause::GroupBy);
+        if std::ptr::eq(expr, item) {
+            self.expr(item, block, SubqueryClause::GroupBy);
+        }
     }
 
     /// The facts of `relation`, or the unresolved bucket.

@@ -23,8 +23,10 @@ pub async fn run(args: &BottlenecksArgs, output: &Output) -> anyhow::Result<Exit
 /// Prints the top `limit` statements of `snapshot`.
 pub fn print_report(snapshot: &Snapshot, limit: usize, output: &Output) -> anyhow::Result<()> {
     let analysis = TextAnalysis::of(snapshot);
-    let mut report =
-        BottlenecksReport::from_snapshot(snapshot).with_families(|queryid| analysis.label(queryid));
+    let mut report = BottlenecksReport::from_snapshot(snapshot).with_families(
+        |queryid| analysis.label(queryid),
+        |queryid| analysis.is_outlier(queryid),
+    );
     report.statements.truncate(limit);
     match output.format {
         OutputFormat::Table => output.result(&report.to_table(output.table_style())),
@@ -45,6 +47,7 @@ fn print_detail(snapshot: &Snapshot, id: &str, output: &Output) -> anyhow::Resul
         queryid,
         analysis.fingerprints.get(&queryid).cloned(),
         analysis.label(queryid),
+        analysis.is_outlier(queryid),
     );
     let Some(detail) = detail else {
         bail!("statement {queryid} vanished from the snapshot");
