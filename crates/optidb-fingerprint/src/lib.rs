@@ -8,7 +8,8 @@
 //!
 //! Must not: do I/O. Parsing is pure and deterministic.
 
-use optidb_model::facts::QueryFacts;
+use optidb_model::Statement;
+use optidb_model::facts::{QueryFacts, StatementFacts, WorkloadFacts};
 
 pub mod facts;
 mod families;
@@ -91,6 +92,44 @@ pub fn facts(sql: &str) -> Result<QueryFacts, ParseError> {
         statements => Err(ParseError::NotOneStatement {
             count: statements.len(),
         }),
+    }
+}
+
+/// Fingerprints, facts and families of every statement of a snapshot (the
+/// fingerprint stage's whole output). Statements whose text does not parse
+/// are listed with the reason, never dropped silently.
+pub fn analyze_workload(statements: &[Statement]) -> WorkloadFacts {
+    let mut analysed = Vec::with_capacity(statements.len());
+    let mut unparsed = Vec::new();
+    let mut means = Vec::with_capacity(statements.len());
+    for statement in statements {
+        match analyze(&statement.query) {
+            Ok(analysis) => {
+                analysed.push(StatementFacts {
+                    queryid: statement.queryid,
+                    fingerprint: analysis.fingerprint,
+                    facts: analysis.facts,
+                });
+                means.push(statement.mean_exec_time_ms);
+            }
+            Err(error) => unparsed.push((statement.queryid, error.to_string())),
+        }
+    }
+    let inputs: Vec<FamilyInput<'_>> = analysed
+        .iter()
+        .zip(&means)
+        .map(|(statement, mean)| FamilyInput {
+            id: statement.queryid,
+            fingerprint: &statement.fingerprint,
+            facts: &statement.facts,
+            mean_time_ms: *mean,
+        })
+        .collect();
+    let families = families(&inputs);
+    WorkloadFacts {
+        statements: analysed,
+        families,
+        unparsed,
     }
 }
 

@@ -731,3 +731,40 @@ mod tests {
         assert_eq!(facts.table_names(), vec!["app.users".to_string()]);
     }
 }
+
+/// What the fingerprint stage learned from every statement of a snapshot:
+/// the input of the rules, next to the snapshot itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadFacts {
+    /// One entry per statement whose text parsed, in the snapshot's order.
+    pub statements: Vec<StatementFacts>,
+    /// Families of those statements.
+    pub families: Vec<Family>,
+    /// Statements whose text did not parse, with the parser's reason.
+    pub unparsed: Vec<(i64, String)>,
+}
+
+/// One statement's fingerprint and facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementFacts {
+    /// `pg_stat_statements.queryid`.
+    pub queryid: i64,
+    /// pg_query fingerprint (16 hex digits).
+    pub fingerprint: String,
+    /// What the text says.
+    pub facts: QueryFacts,
+}
+
+impl WorkloadFacts {
+    /// The facts of `queryid`.
+    pub fn of(&self, queryid: i64) -> Option<&StatementFacts> {
+        self.statements.iter().find(|s| s.queryid == queryid)
+    }
+
+    /// The family `queryid` belongs to.
+    pub fn family_of(&self, queryid: i64) -> Option<&Family> {
+        self.families
+            .iter()
+            .find(|family| family.members.contains(&queryid))
+    }
+}

@@ -8,7 +8,9 @@
 
 mod catalog;
 pub mod facts;
+mod finding;
 pub mod plan;
+mod recommendation;
 mod severity;
 mod snapshot;
 mod statement;
@@ -17,6 +19,8 @@ pub use catalog::{
     Catalog, Column, ColumnStats, Extension, ForeignKey, Index, IndexKey, LockSummary, LockWait,
     Setting, Table, TableActivity, TableKind,
 };
+pub use finding::{Evidence, Finding, Fix, IndexKeySpec, IndexSpec};
+pub use recommendation::{ActionKind, Recommendation, Risk, RiskLevel};
 pub use severity::Severity;
 pub use snapshot::{
     IngestWarning, ServerInfo, Snapshot, SnapshotError, StatementStatsInfo, WorkloadTotals,

@@ -6,35 +6,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// Worth knowing; no action needed.
+    /// Worth knowing; no action needed now.
     Info,
-    /// A small cost; fix when convenient.
-    Low,
-    /// A noticeable cost to the workload.
-    Medium,
-    /// A large share of the workload's time, or a risk to it.
-    High,
-    /// Hurting the database now.
+    /// Costs the workload noticeable time, or will: fix it.
+    Warning,
+    /// A large share of the workload's time, or a risk to it: fix it first.
     Critical,
 }
 
 impl Severity {
     /// Every severity, least first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
+    pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
 
-    /// The lowercase name used in options and JSON.
+    /// The lowercase name used in options, configuration and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
+            Severity::Warning => "warning",
             Severity::Critical => "critical",
         }
     }
@@ -46,7 +34,7 @@ mod tests {
 
     #[test]
     fn severities_order_by_importance_and_name_themselves() {
-        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert!(Severity::Critical > Severity::Warning && Severity::Warning > Severity::Info);
         for severity in Severity::ALL {
             let json = serde_json::to_string(&severity).unwrap();
             assert_eq!(json, format!("\"{}\"", severity.as_str()));

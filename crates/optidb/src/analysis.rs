@@ -1,57 +1,29 @@
-//! The fingerprint stage over a snapshot: each statement's fingerprint and
-//! facts, and the families they form.
+//! Family labels for display, from the fingerprint stage's output.
 
 use std::collections::{HashMap, HashSet};
 
-use optidb_fingerprint::{FamilyInput, analyze, families};
 use optidb_ingest::Snapshot;
-use optidb_model::facts::QueryFacts;
+use optidb_model::facts::WorkloadFacts;
 
-/// What the statements' texts say.
-pub struct TextAnalysis {
-    /// Fingerprint per queryid, for the statements whose text parses.
-    pub fingerprints: HashMap<i64, String>,
-    /// `F1`, `F2`… per queryid, for members of families of two or more,
-    /// numbered by the rank of their best member.
+/// How families are shown: `F1`, `F2`… per queryid, for members of families
+/// of two or more, numbered by the rank of their best member.
+pub struct FamilyLabels {
     labels: HashMap<i64, String>,
-    /// Members whose mean time is far from their family's.
     outliers: HashSet<i64>,
 }
 
-impl TextAnalysis {
-    pub fn of(snapshot: &Snapshot) -> Self {
-        let analyses: Vec<(i64, f64, String, QueryFacts)> = snapshot
-            .statements
-            .iter()
-            .filter_map(|statement| {
-                let analysis = analyze(&statement.query).ok()?;
-                Some((
-                    statement.queryid,
-                    statement.mean_exec_time_ms,
-                    analysis.fingerprint,
-                    analysis.facts,
-                ))
-            })
-            .collect();
-        let inputs: Vec<FamilyInput<'_>> = analyses
-            .iter()
-            .map(|(id, mean, fingerprint, facts)| FamilyInput {
-                id: *id,
-                fingerprint,
-                facts,
-                mean_time_ms: *mean,
-            })
-            .collect();
-        let families = families(&inputs);
+impl FamilyLabels {
+    pub fn of(snapshot: &Snapshot, workload: &WorkloadFacts) -> Self {
         let mut labels = HashMap::new();
         let mut next = 1;
         for statement in &snapshot.statements {
             if labels.contains_key(&statement.queryid) {
                 continue;
             }
-            let Some(family) = families.iter().find(|family| {
-                family.members.len() > 1 && family.members.contains(&statement.queryid)
-            }) else {
+            let Some(family) = workload
+                .family_of(statement.queryid)
+                .filter(|family| family.members.len() > 1)
+            else {
                 continue;
             };
             for member in &family.members {
@@ -59,18 +31,12 @@ impl TextAnalysis {
             }
             next += 1;
         }
-        let outliers = families
+        let outliers = workload
+            .families
             .iter()
             .flat_map(|family| family.outliers.iter().map(|outlier| outlier.member))
             .collect();
-        TextAnalysis {
-            outliers,
-            fingerprints: analyses
-                .into_iter()
-                .map(|(id, _, fingerprint, _)| (id, fingerprint))
-                .collect(),
-            labels,
-        }
+        FamilyLabels { labels, outliers }
     }
 
     /// The family label of `queryid`, when it shares a family.
@@ -82,19 +48,19 @@ impl TextAnalysis {
     pub fn is_outlier(&self, queryid: i64) -> bool {
         self.outliers.contains(&queryid)
     }
+}
 
-    /// The queryid that `id` names: a queryid, or a fingerprint.
-    pub fn resolve(&self, snapshot: &Snapshot, id: &str) -> Option<i64> {
-        let id = id.trim();
-        if let Ok(queryid) = id.parse::<i64>()
-            && snapshot.statements.iter().any(|s| s.queryid == queryid)
-        {
-            return Some(queryid);
-        }
-        snapshot
-            .statements
-            .iter()
-            .map(|statement| statement.queryid)
-            .find(|queryid| self.fingerprints.get(queryid).is_some_and(|f| f == id))
+/// The queryid that `id` names: a queryid, or a fingerprint.
+pub fn resolve(snapshot: &Snapshot, workload: &WorkloadFacts, id: &str) -> Option<i64> {
+    let id = id.trim();
+    if let Ok(queryid) = id.parse::<i64>()
+        && snapshot.statements.iter().any(|s| s.queryid == queryid)
+    {
+        return Some(queryid);
     }
+    workload
+        .statements
+        .iter()
+        .find(|statement| statement.fingerprint == id)
+        .map(|statement| statement.queryid)
 }

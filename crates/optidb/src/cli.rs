@@ -84,16 +84,14 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Exit 1 when a finding is at least this severe.
-    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    #[arg(long, value_enum, default_value_t = FailOn::Critical)]
     pub fail_on: FailOn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Info,
-    Low,
-    Medium,
-    High,
+    Warning,
     Critical,
     /// Never exit 1 because of findings.
     Never,

@@ -5,7 +5,9 @@ use anyhow::bail;
 use optidb_ingest::Snapshot;
 use optidb_report::{BottlenecksReport, OutputFormat, StatementDetail};
 
-use crate::analysis::TextAnalysis;
+use optidb_fingerprint::analyze_workload;
+
+use crate::analysis::{FamilyLabels, resolve};
 use crate::cli::BottlenecksArgs;
 use crate::connection;
 use crate::exit::ExitStatus;
@@ -22,10 +24,11 @@ pub async fn run(args: &BottlenecksArgs, output: &Output) -> anyhow::Result<Exit
 
 /// Prints the top `limit` statements of `snapshot`.
 pub fn print_report(snapshot: &Snapshot, limit: usize, output: &Output) -> anyhow::Result<()> {
-    let analysis = TextAnalysis::of(snapshot);
+    let workload = analyze_workload(&snapshot.statements);
+    let families = FamilyLabels::of(snapshot, &workload);
     let mut report = BottlenecksReport::from_snapshot(snapshot).with_families(
-        |queryid| analysis.label(queryid),
-        |queryid| analysis.is_outlier(queryid),
+        |queryid| families.label(queryid),
+        |queryid| families.is_outlier(queryid),
     );
     report.statements.truncate(limit);
     match output.format {
@@ -35,8 +38,9 @@ pub fn print_report(snapshot: &Snapshot, limit: usize, output: &Output) -> anyho
 }
 
 fn print_detail(snapshot: &Snapshot, id: &str, output: &Output) -> anyhow::Result<()> {
-    let analysis = TextAnalysis::of(snapshot);
-    let Some(queryid) = analysis.resolve(snapshot, id) else {
+    let workload = analyze_workload(&snapshot.statements);
+    let families = FamilyLabels::of(snapshot, &workload);
+    let Some(queryid) = resolve(snapshot, &workload, id) else {
         bail!(
             "no statement with queryid or fingerprint {id} among the {} statements read: check the id, or read more with -n",
             snapshot.statements.len()
@@ -45,9 +49,9 @@ fn print_detail(snapshot: &Snapshot, id: &str, output: &Output) -> anyhow::Resul
     let detail = StatementDetail::from_snapshot(
         snapshot,
         queryid,
-        analysis.fingerprints.get(&queryid).cloned(),
-        analysis.label(queryid),
-        analysis.is_outlier(queryid),
+        workload.of(queryid).map(|s| s.fingerprint.clone()),
+        families.label(queryid),
+        families.is_outlier(queryid),
     );
     let Some(detail) = detail else {
         bail!("statement {queryid} vanished from the snapshot");

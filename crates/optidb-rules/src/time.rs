@@ -1,0 +1,43 @@
+//! The few date computations rules need, on the RFC 3339 UTC strings the
+//! snapshot stores (`2026-11-21T23:59:00Z`), without a clock.
+
+/// Seconds since 1970-01-01T00:00:00Z, for `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+pub(crate) fn epoch_seconds(text: &str) -> Option<i64> {
+    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
+    let mut date = date.split('-').map(|part| part.parse::<i64>().ok());
+    let (year, month, day) = (date.next()??, date.next()??, date.next()??);
+    let mut time = time.split(':');
+    let hour: i64 = time.next()?.parse().ok()?;
+    let minute: i64 = time.next()?.parse().ok()?;
+    let second: f64 = time.next()?.parse().ok()?;
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second as i64)
+}
+
+/// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Seconds from `start` to `end`, when both parse.
+pub(crate) fn seconds_between(start: &str, end: &str) -> Option<i64> {
+    Some(epoch_seconds(end)? - epoch_seconds(start)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_snapshot_timestamps() {
+        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_seconds("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(epoch_seconds("2026-11-21T23:59:00.123Z"), Some(1_795_305_540));
+        assert_eq!(seconds_between("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z"), Some(86_400));
+        assert_eq!(epoch_seconds("yesterday"), None);
+    }
+}
