@@ -33,6 +33,12 @@ const PROBES: &[Probe] = &[
         sample: |target| first_number(&run_example(target, "snapshot_bench")?, "snapshot_ms"),
     },
     Probe {
+        name: "rules + recommend: 5,000 statements, 200 tables",
+        unit: "ms",
+        target: "<= 200",
+        sample: |target| first_number(&run_example(target, "rules_bench")?, "rules_recommend_ms"),
+    },
+    Probe {
         name: "optidb demo, start to output",
         unit: "ms",
         target: "< 60000",

@@ -14,6 +14,8 @@ mod recommendation;
 mod severity;
 mod snapshot;
 mod statement;
+pub mod text;
+pub mod time;
 
 pub use catalog::{
     Catalog, Column, ColumnStats, Extension, ForeignKey, Index, IndexKey, LockSummary, LockWait,

@@ -81,6 +81,18 @@ impl Snapshot {
         serde_json::to_string(self)
     }
 
+    /// How long the cumulative statistics (seq_scan, idx_scan, n_tup_*…)
+    /// had been collected when the snapshot was taken, in seconds: since
+    /// their last reset, else since the server started.
+    pub fn stats_window_seconds(&self) -> Option<i64> {
+        let start = self
+            .catalog
+            .stats_reset
+            .as_deref()
+            .or(self.catalog.postmaster_start.as_deref())?;
+        crate::time::seconds_between(start, &self.captured_at)
+    }
+
     /// The plan outcome of the statement with `queryid`, if it was explained.
     pub fn plan_of(&self, queryid: i64) -> Option<&StatementPlan> {
         self.plans.iter().find(|plan| plan.queryid == queryid)

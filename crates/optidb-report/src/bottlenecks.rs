@@ -4,6 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
 use optidb_model::Snapshot;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, one_line, percent, thousands};
@@ -11,7 +12,7 @@ use crate::plan_facts::plan_facts;
 use crate::{SCHEMA_VERSION, TableStyle, TableWidth};
 
 /// The statements that take the most time, as a JSON document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BottlenecksReport {
     /// [`SCHEMA_VERSION`] of this document.
     pub schema_version: u32,
@@ -28,7 +29,7 @@ pub struct BottlenecksReport {
 }
 
 /// Totals over every tracked statement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkloadSummary {
     /// Distinct statements tracked.
     pub statements: u64,
@@ -39,7 +40,7 @@ pub struct WorkloadSummary {
 }
 
 /// One statement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BottleneckEntry {
     /// 1 for the statement with the most total time.
     pub rank: usize,

@@ -61,21 +61,10 @@ pub(crate) fn millis(ms: f64) -> String {
 
 /// An integer with thousands separators: `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    optidb_model::text::thousands(n as f64)
 }
 
-/// A ratio (0–1) as a percentage: `97.3%`.
-pub(crate) fn percent(ratio: f64) -> String {
-    format!("{:.1}%", ratio * 100.0)
-}
+pub(crate) use optidb_model::text::percent;
 
 /// A statement on one line, whitespace collapsed, cut to `max` characters.
 pub(crate) fn one_line(sql: &str, max: usize) -> String {

@@ -13,11 +13,15 @@ mod bottlenecks;
 mod format;
 mod plan_facts;
 mod plan_tree;
+mod scan;
+mod schema;
 mod statement_detail;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
 pub use format::{OutputFormat, TableStyle, TableWidth};
 pub use plan_tree::render_plan;
+pub use scan::{EvidenceEntry, FindingEntry, RecommendationEntry, RiskEntry, ScanReport, ScanSummary};
+pub use schema::json_schema;
 pub use statement_detail::{StatementDetail, StatementIo};
 
 /// Version of the JSON output's shape. Bumped on any incompatible change;

@@ -3,6 +3,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
 use optidb_model::Snapshot;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, percent, thousands};
@@ -10,7 +11,7 @@ use crate::plan_tree::render_plan;
 use crate::{BottleneckEntry, BottlenecksReport, SCHEMA_VERSION};
 
 /// One statement in full.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StatementDetail {
     /// [`SCHEMA_VERSION`] of this document.
     pub schema_version: u32,
@@ -31,7 +32,7 @@ pub struct StatementDetail {
 }
 
 /// I/O and timing details of a statement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StatementIo {
     /// Fastest call, ms.
     pub min_exec_time_ms: f64,

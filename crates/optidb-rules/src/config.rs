@@ -131,6 +131,11 @@ pub struct Thresholds {
     pub low_cache_hit_min_blocks: u64,
     /// Lock waits longer than this (ms) suggest contention.
     pub lock_wait_ms: f64,
+    /// Lock contention is critical when at least this many sessions queue on
+    /// one relation (or lock type): five is a pile-up, typically DDL waiting
+    /// behind a long transaction with every query of the table queued
+    /// behind the DDL, not two writers briefly touching the same row.
+    pub lock_contention_critical_sessions: u64,
     /// Estimated and actual rows differing by this factor mislead the planner.
     pub misestimate_factor: f64,
 }
@@ -154,6 +159,7 @@ impl Default for Thresholds {
             low_cache_hit_ratio: 0.95,
             low_cache_hit_min_blocks: 100_000,
             lock_wait_ms: 1_000.0,
+            lock_contention_critical_sessions: 5,
             misestimate_factor: 10.0,
         }
     }

@@ -9,7 +9,6 @@ use optidb_model::plan::Plan;
 use optidb_model::{ColumnStats, Finding, Index, IndexKey, Severity, Snapshot, Statement, Table};
 
 use crate::config::{Config, Thresholds};
-use crate::time::seconds_between;
 
 /// PostgreSQL's own guess for an equality predicate it knows nothing about
 /// (`DEFAULT_EQ_SEL` in selfuncs.h).
@@ -171,9 +170,7 @@ impl<'a> Context<'a> {
     /// How long the cumulative statistics (seq_scan, idx_scan…) have been
     /// collected, in seconds: since the last reset, else since the server started.
     pub fn stats_window_seconds(&self) -> Option<i64> {
-        let catalog = &self.snapshot.catalog;
-        let start = catalog.stats_reset.as_deref().or(catalog.postmaster_start.as_deref())?;
-        seconds_between(start, &self.snapshot.captured_at)
+        self.snapshot.stats_window_seconds()
     }
 
     /// Whether a finding is about something the configuration ignores.

@@ -20,7 +20,6 @@ mod registry;
 mod rules;
 #[cfg(test)]
 mod testing;
-mod time;
 
 pub use config::{Config, ConfigError, Thresholds};
 pub use context::Context;

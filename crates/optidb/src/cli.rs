@@ -66,7 +66,8 @@ pub struct SourceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Find what makes the workload slow and recommend fixes.
+    /// Find what makes the workload slow and recommend fixes, with the exact
+    /// SQL, its rollback, the evidence and the risk.
     Scan(ScanArgs),
     /// Show the statements that take the most time.
     Bottlenecks(BottlenecksArgs),
@@ -86,6 +87,13 @@ pub struct ScanArgs {
     /// Exit 1 when a finding is at least this severe.
     #[arg(long, value_enum, default_value_t = FailOn::Critical)]
     pub fail_on: FailOn,
+    /// Rules to disable, thresholds, tables and statements to ignore
+    /// (default: ./optidb.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How many statements to analyse, the top ones by total time.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

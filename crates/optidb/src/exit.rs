@@ -6,7 +6,6 @@ pub enum ExitStatus {
     /// 0: the command did its job and found nothing at or above `--fail-on`.
     Success,
     /// 1: findings at or above `--fail-on`.
-    #[allow(dead_code)] // Returned by `scan` once the rules issue lands.
     Findings,
     /// 2: a usage error, a connection error, or anything else that stopped
     /// the command from doing its job (clap's own usage errors exit 2 too).

@@ -3,6 +3,7 @@
 pub(crate) mod correlated_subquery;
 pub(crate) mod duplicate_index;
 pub(crate) mod fk_without_index;
+mod index_shapes;
 pub(crate) mod jsonb_without_gin;
 pub(crate) mod leading_wildcard_like;
 pub(crate) mod lock_contention;
@@ -36,21 +37,4 @@ pub(crate) fn finding(rule: &Rule, severity: Severity, title: String, fix: Fix) 
     }
 }
 
-/// `1,234,567`.
-pub(crate) fn thousands(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `12.3%`.
-#[allow(dead_code)] // Used by the rules still being written.
-pub(crate) fn percent(ratio: f64) -> String {
-    format!("{:.1}%", ratio * 100.0)
-}
+pub(crate) use optidb_model::text::{percent, thousands};

@@ -3,6 +3,7 @@
 mod bottlenecks;
 mod demo;
 mod not_built;
+mod scan;
 
 use crate::cli::Command;
 use crate::exit::ExitStatus;
@@ -10,7 +11,7 @@ use crate::output::Output;
 
 pub async fn run(command: Command, output: &Output) -> anyhow::Result<ExitStatus> {
     match command {
-        Command::Scan(_) => not_built::run("scan", "the rules and recommendations issue", output),
+        Command::Scan(args) => scan::run(&args, output).await,
         Command::Bottlenecks(args) => bottlenecks::run(&args, output).await,
         Command::Simulate(_) => not_built::run("simulate", "the simulation issue", output),
         Command::Apply(_) => not_built::run("apply", "the apply issue", output),

@@ -1,8 +1,8 @@
-//! The few date computations rules need, on the RFC 3339 UTC strings the
-//! snapshot stores (`2026-11-21T23:59:00Z`), without a clock.
+//! Date arithmetic on the RFC 3339 UTC strings a snapshot stores
+//! (`2026-11-21T23:59:00Z`), without a clock or a date library.
 
 /// Seconds since 1970-01-01T00:00:00Z, for `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
-pub(crate) fn epoch_seconds(text: &str) -> Option<i64> {
+pub fn epoch_seconds(text: &str) -> Option<i64> {
     let (date, time) = text.trim_end_matches('Z').split_once('T')?;
     let mut date = date.split('-').map(|part| part.parse::<i64>().ok());
     let (year, month, day) = (date.next()??, date.next()??, date.next()??);
@@ -24,7 +24,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// Seconds from `start` to `end`, when both parse.
-pub(crate) fn seconds_between(start: &str, end: &str) -> Option<i64> {
+pub fn seconds_between(start: &str, end: &str) -> Option<i64> {
     Some(epoch_seconds(end)? - epoch_seconds(start)?)
 }
 

@@ -1,0 +1,41 @@
+//! The JSON Schema of every document optidb writes, generated from the
+//! output types: `docs/json-schema.json` is this, and a test fails when it
+//! drifts.
+
+use schemars::schema_for;
+use serde_json::json;
+
+use crate::{BottlenecksReport, SCHEMA_VERSION, ScanReport, StatementDetail};
+
+/// One JSON Schema document describing each output (`optidb scan`,
+/// `optidb bottlenecks`, `optidb bottlenecks --id`), keyed by command.
+pub fn json_schema() -> serde_json::Value {
+    json!({
+        "$comment": "Generated from crates/optidb-report by `cargo test -p optidb-report` (UPDATE_SCHEMA=1 to rewrite). Do not edit.",
+        "schema_version": SCHEMA_VERSION,
+        "outputs": {
+            "scan": schema_for!(ScanReport),
+            "bottlenecks": schema_for!(BottlenecksReport),
+            "bottlenecks --id": schema_for!(StatementDetail),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_json_schema_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json-schema.json");
+        let generated = format!("{:#}\n", json_schema());
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "docs/json-schema.json is stale: UPDATE_SCHEMA=1 cargo test -p optidb-report"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! `optidb scan`: ingest → fingerprint → rules → recommend, then the ranked
+//! recommendations; exits 1 when a finding reaches `--fail-on`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use optidb_fingerprint::analyze_workload;
+use optidb_model::Severity;
+use optidb_report::{OutputFormat, ScanReport};
+use optidb_rules::Config;
+
+use crate::cli::{FailOn, ScanArgs};
+use crate::connection;
+use crate::exit::ExitStatus;
+use crate::output::Output;
+
+/// Where `optidb.toml` is looked for when --config is not given.
+const DEFAULT_CONFIG: &str = "optidb.toml";
+
+pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus> {
+    let config = load_config(args.config.as_deref())?;
+    let started = Instant::now();
+    let snapshot = connection::snapshot(&args.source, args.limit, output).await?;
+    let workload = analyze_workload(&snapshot.statements);
+    let findings = optidb_rules::check(&snapshot, &workload, &config);
+    let recommendations = optidb_recommend::recommend(&snapshot, &findings);
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let report = ScanReport::new(&snapshot, &findings, &recommendations, duration_ms);
+    match output.format {
+        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
+        OutputFormat::Json => output.result(&report.to_json()?)?,
+    }
+    let threshold = match args.fail_on {
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold));
+    Ok(if failing {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The rules' configuration: `path`, else `./optidb.toml` if it exists,
+/// else the defaults.
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let (path, required) = match path {
+        Some(path) => (path, true),
+        None => (Path::new(DEFAULT_CONFIG), false),
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Config::default());
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot read {}", path.display()));
+        }
+    };
+    Config::from_toml(&text).with_context(|| format!("in {}", path.display()))
+}
