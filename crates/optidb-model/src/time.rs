@@ -36,8 +36,14 @@ mod tests {
     fn parses_snapshot_timestamps() {
         assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(epoch_seconds("2000-03-01T00:00:00Z"), Some(951_868_800));
-        assert_eq!(epoch_seconds("2026-11-21T23:59:00.123Z"), Some(1_795_305_540));
-        assert_eq!(seconds_between("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z"), Some(86_400));
+        assert_eq!(
+            epoch_seconds("2026-11-21T23:59:00.123Z"),
+            Some(1_795_305_540)
+        );
+        assert_eq!(
+            seconds_between("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z"),
+            Some(86_400)
+        );
         assert_eq!(epoch_seconds("yesterday"), None);
     }
 }

@@ -110,10 +110,16 @@ fn add(actions: &mut Vec<Action>, target: Target, finding: &Finding) {
                 *analyze |= *other_analyze;
                 true
             }
-            (Target::DropIndex { schema, name, .. }, Target::DropIndex { schema: s, name: n, .. }) => {
-                schema == s && name == n
+            (
+                Target::DropIndex { schema, name, .. },
+                Target::DropIndex {
+                    schema: s, name: n, ..
+                },
+            ) => schema == s && name == n,
+            (existing, new) => {
+                existing == new
+                    && !matches!(new, Target::Rewrite { .. } | Target::Investigate { .. })
             }
-            (existing, new) => existing == new && !matches!(new, Target::Rewrite { .. } | Target::Investigate { .. }),
         };
         if same {
             action.findings.push(finding.clone());
@@ -158,11 +164,9 @@ fn serves(big: &IndexSpec, small: &IndexSpec) -> bool {
         && big.method == small.method
         && big.predicate == small.predicate
         && big.keys.len() >= small.keys.len()
-        && big
-            .keys
-            .iter()
-            .zip(&small.keys)
-            .all(|(a, b)| a.column == b.column && a.expression == b.expression && a.opclass == b.opclass)
+        && big.keys.iter().zip(&small.keys).all(|(a, b)| {
+            a.column == b.column && a.expression == b.expression && a.opclass == b.opclass
+        })
 }
 
 /// Whether a valid existing index already starts with `spec`'s keys.
@@ -201,7 +205,11 @@ impl Action {
         let mut codes: Vec<String> = self.findings.iter().map(|f| f.code.clone()).collect();
         codes.sort();
         codes.dedup();
-        let mut statements: Vec<i64> = self.findings.iter().flat_map(|f| f.statements.clone()).collect();
+        let mut statements: Vec<i64> = self
+            .findings
+            .iter()
+            .flat_map(|f| f.statements.clone())
+            .collect();
         statements.sort_unstable();
         statements.dedup();
         // The table the action touches; findings may name others as
@@ -214,7 +222,11 @@ impl Action {
                 .iter()
                 .flat_map(|f| f.tables.first().cloned())
                 .collect(),
-            _ => self.findings.iter().flat_map(|f| f.tables.clone()).collect(),
+            _ => self
+                .findings
+                .iter()
+                .flat_map(|f| f.tables.clone())
+                .collect(),
         };
         tables.sort();
         tables.dedup();
@@ -253,7 +265,13 @@ impl Action {
                     .keys
                     .iter()
                     .any(|key| key.opclass.as_deref().is_some_and(|o| o.contains("trgm")));
-                if needs_trgm && !snapshot.catalog.extensions.iter().any(|e| e.name == "pg_trgm") {
+                if needs_trgm
+                    && !snapshot
+                        .catalog
+                        .extensions
+                        .iter()
+                        .any(|e| e.name == "pg_trgm")
+                {
                     sql = format!("CREATE EXTENSION IF NOT EXISTS pg_trgm;\n{sql}");
                 }
                 (
@@ -285,9 +303,17 @@ impl Action {
             } => {
                 let qualified = ddl::qualified(schema, table);
                 let (kind, verb, sql) = match (vacuum, analyze) {
-                    (true, true) => (ActionKind::Vacuum, "Vacuum and analyze", format!("VACUUM (ANALYZE) {qualified};")),
+                    (true, true) => (
+                        ActionKind::Vacuum,
+                        "Vacuum and analyze",
+                        format!("VACUUM (ANALYZE) {qualified};"),
+                    ),
                     (true, false) => (ActionKind::Vacuum, "Vacuum", format!("VACUUM {qualified};")),
-                    _ => (ActionKind::Analyze, "Analyze", format!("ANALYZE {qualified};")),
+                    _ => (
+                        ActionKind::Analyze,
+                        "Analyze",
+                        format!("ANALYZE {qualified};"),
+                    ),
                 };
                 // Neither has anything to undo: they refresh statistics and
                 // reclaim space, changing no data or schema.
@@ -295,7 +321,10 @@ impl Action {
             }
             Target::WorkMem { kilobytes } => (
                 ActionKind::Configure,
-                format!("Give the spilling statement work_mem = {}", megabytes(*kilobytes)),
+                format!(
+                    "Give the spilling statement work_mem = {}",
+                    megabytes(*kilobytes)
+                ),
                 None,
                 None,
             ),
@@ -323,7 +352,7 @@ impl Action {
 
 /// `64MB`, `1GB`.
 pub(crate) fn megabytes(kilobytes: u64) -> String {
-    if kilobytes >= 1024 * 1024 && kilobytes % (1024 * 1024) == 0 {
+    if kilobytes >= 1024 * 1024 && kilobytes.is_multiple_of(1024 * 1024) {
         format!("{}GB", kilobytes / (1024 * 1024))
     } else if kilobytes >= 1024 {
         format!("{}MB", kilobytes.div_ceil(1024))

@@ -64,14 +64,20 @@ pub(crate) fn create_index(spec: &IndexSpec, name: &str) -> String {
 
 /// `DROP INDEX CONCURRENTLY IF EXISTS "schema"."name"`.
 pub(crate) fn drop_index(schema: &str, name: &str) -> String {
-    format!("DROP INDEX CONCURRENTLY IF EXISTS {}", qualified(schema, name))
+    format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS {}",
+        qualified(schema, name)
+    )
 }
 
 /// An index definition as `pg_get_indexdef` prints it, made concurrent and
 /// idempotent: how a dropped index is rebuilt.
 pub(crate) fn recreate_index(definition: &str) -> String {
     for (plain, concurrent) in [
-        ("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "),
+        (
+            "CREATE UNIQUE INDEX ",
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ",
+        ),
         ("CREATE INDEX ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS "),
     ] {
         if let Some(rest) = definition.strip_prefix(plain) {
@@ -138,11 +144,17 @@ mod tests {
 
     #[test]
     fn names_are_deterministic_readable_and_short_enough() {
-        assert_eq!(index_name(&spec("orders", &["user_id", "created_at"])), "optidb_orders_user_id_created_at_idx");
+        assert_eq!(
+            index_name(&spec("orders", &["user_id", "created_at"])),
+            "optidb_orders_user_id_created_at_idx"
+        );
         let mut lower = spec("users", &["email"]);
         lower.keys[0].expression = Some("lower(email)".into());
         assert_eq!(index_name(&lower), "optidb_users_lower_email_idx");
-        let long = spec("a_table_with_a_rather_long_name", &["first_long_column", "second_long_column"]);
+        let long = spec(
+            "a_table_with_a_rather_long_name",
+            &["first_long_column", "second_long_column"],
+        );
         let name = index_name(&long);
         assert!(name.len() <= 63, "{name}");
         assert_eq!(name, index_name(&long), "stable");
@@ -158,7 +170,10 @@ mod tests {
             create_index(&trgm, &name),
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"optidb_products_description_gin_idx\" ON \"public\".\"products\" USING gin (\"description\" gin_trgm_ops)"
         );
-        assert_eq!(drop_index("public", "Odd\"Name"), "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"Odd\"\"Name\"");
+        assert_eq!(
+            drop_index("public", "Odd\"Name"),
+            "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"Odd\"\"Name\""
+        );
         assert_eq!(
             recreate_index("CREATE UNIQUE INDEX a ON public.t USING btree (x)"),
             "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS a ON public.t USING btree (x)"

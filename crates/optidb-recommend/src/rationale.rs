@@ -1,6 +1,6 @@
 //! Why, in plain English, built from the findings' evidence.
 
-use optidb_model::text::thousands;
+use optidb_model::text::{self, thousands};
 use optidb_model::{Finding, Snapshot};
 
 use crate::actions::{Action, Target, megabytes};
@@ -49,7 +49,7 @@ pub(crate) fn of(action: &Action, snapshot: &Snapshot) -> String {
                 .unwrap_or(0);
             text.push_str(&format!(
                 " Dropping {name} frees {} and removes its upkeep from every insert and update; the rollback rebuilds it exactly.",
-                megabytes((bytes.max(0) as u64).div_ceil(1024))
+                text::bytes(bytes as f64)
             ));
         }
         Target::Maintain { vacuum, analyze, .. } => {
@@ -86,7 +86,11 @@ fn sentence(finding: &Finding) -> String {
 }
 
 fn statements_time(action: &Action, snapshot: &Snapshot) -> f64 {
-    let mut ids: Vec<i64> = action.findings.iter().flat_map(|f| f.statements.clone()).collect();
+    let mut ids: Vec<i64> = action
+        .findings
+        .iter()
+        .flat_map(|f| f.statements.clone())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     ids.iter()

@@ -17,7 +17,8 @@ const LARGE_TABLE_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
 /// Writes per second above which another index is felt.
 const BUSY_WRITES_PER_SECOND: f64 = 100.0;
 
-const CONCURRENT_LOCK: &str = "ShareUpdateExclusiveLock: reads and writes continue; other DDL on the table waits";
+const CONCURRENT_LOCK: &str =
+    "ShareUpdateExclusiveLock: reads and writes continue; other DDL on the table waits";
 
 pub(crate) fn of(action: &Action, snapshot: &Snapshot) -> Risk {
     match &action.target {
@@ -45,7 +46,9 @@ pub(crate) fn of(action: &Action, snapshot: &Snapshot) -> Risk {
             lock: "none".into(),
             build_seconds: None,
             index_bytes: None,
-            write_overhead: Some("each sort or hash of the statement may use this much memory at once".into()),
+            write_overhead: Some(
+                "each sort or hash of the statement may use this much memory at once".into(),
+            ),
         },
         Target::Rewrite { .. } => Risk {
             level: RiskLevel::High,
@@ -99,8 +102,14 @@ fn create_index(spec: &IndexSpec, snapshot: &Snapshot) -> Risk {
         build_seconds: Some((build_seconds * 10.0).round() / 10.0),
         index_bytes: Some(index_bytes.round() as i64),
         write_overhead: Some(match writes_per_second {
-            Some(rate) => format!("one more index to maintain on ~{rate:.1} writes/s to {}", spec.table),
-            None => format!("one more index to maintain on every write to {}", spec.table),
+            Some(rate) => format!(
+                "one more index to maintain on ~{rate:.1} writes/s to {}",
+                spec.table
+            ),
+            None => format!(
+                "one more index to maintain on every write to {}",
+                spec.table
+            ),
         }),
     }
 }

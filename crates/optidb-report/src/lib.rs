@@ -20,7 +20,9 @@ mod statement_detail;
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
 pub use format::{OutputFormat, TableStyle, TableWidth};
 pub use plan_tree::render_plan;
-pub use scan::{EvidenceEntry, FindingEntry, RecommendationEntry, RiskEntry, ScanReport, ScanSummary};
+pub use scan::{
+    EvidenceEntry, FindingEntry, RecommendationEntry, RiskEntry, ScanReport, ScanSummary,
+};
 pub use schema::json_schema;
 pub use statement_detail::{StatementDetail, StatementIo};
 

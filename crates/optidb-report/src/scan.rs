@@ -159,7 +159,11 @@ impl ScanReport {
             },
             recommendations: recommendations.iter().map(recommendation_entry).collect(),
             findings: findings.iter().map(finding_entry).collect(),
-            warnings: snapshot.warnings.iter().map(|w| w.message.clone()).collect(),
+            warnings: snapshot
+                .warnings
+                .iter()
+                .map(|w| w.message.clone())
+                .collect(),
         }
     }
 
@@ -236,7 +240,10 @@ fn risk_text(risk: &RiskEntry) -> String {
         parts.push(format!("~{seconds:.1} s build"));
     }
     if let Some(bytes) = risk.index_bytes {
-        parts.push(format!("~{} kB", thousands((bytes.max(0) as u64).div_ceil(1024))));
+        parts.push(format!(
+            "~{} kB",
+            thousands((bytes.max(0) as u64).div_ceil(1024))
+        ));
     }
     parts.join(", ")
 }
@@ -269,7 +276,11 @@ fn recommendation_entry(recommendation: &Recommendation) -> RecommendationEntry 
         },
         estimated_savings_ms: recommendation.estimated_savings_ms,
         codes: recommendation.codes.clone(),
-        statements: recommendation.statements.iter().map(i64::to_string).collect(),
+        statements: recommendation
+            .statements
+            .iter()
+            .map(i64::to_string)
+            .collect(),
         tables: recommendation.tables.clone(),
     }
 }
@@ -392,6 +403,10 @@ mod tests {
     #[test]
     fn nothing_found_says_so() {
         let empty = ScanReport::new(&Snapshot::default(), &[], &[], 1.0);
-        assert!(empty.to_table(TableStyle::plain()).contains("Nothing to recommend."));
+        assert!(
+            empty
+                .to_table(TableStyle::plain())
+                .contains("Nothing to recommend.")
+        );
     }
 }

@@ -27,7 +27,8 @@ mod tests {
 
     #[test]
     fn docs_json_schema_is_up_to_date() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json-schema.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json-schema.json");
         let generated = format!("{:#}\n", json_schema());
         if std::env::var_os("UPDATE_SCHEMA").is_some() {
             std::fs::write(&path, &generated).unwrap();

@@ -42,11 +42,21 @@ fn main() {
         counts.0,
         counts.1
     );
-    println!("fingerprint_ms {fingerprint_ms:.1} statements={}", snapshot.statements.len());
+    println!(
+        "fingerprint_ms {fingerprint_ms:.1} statements={}",
+        snapshot.statements.len()
+    );
 }
 
 fn snapshot() -> Snapshot {
-    let columns = [("id", -1.0), ("account_id", 5_000.0), ("status", 3.0), ("amount", -0.5), ("created_at", -1.0), ("note", -0.9)];
+    let columns = [
+        ("id", -1.0),
+        ("account_id", 5_000.0),
+        ("status", 3.0),
+        ("amount", -0.5),
+        ("created_at", -1.0),
+        ("note", -0.9),
+    ];
     let tables: Vec<Table> = (0..TABLES)
         .map(|t| Table {
             schema: "public".into(),
@@ -94,7 +104,12 @@ fn snapshot() -> Snapshot {
         ..Index::default()
     };
     let indexes: Vec<Index> = (0..TABLES)
-        .flat_map(|t| [index(t, "pkey", "id", 1_000), index(t, "account_idx", "account_id", t as u64 % 2)])
+        .flat_map(|t| {
+            [
+                index(t, "pkey", "id", 1_000),
+                index(t, "account_idx", "account_id", t as u64 % 2),
+            ]
+        })
         .collect();
     let shapes = [
         "SELECT id, status FROM t{t} WHERE {p}account_id = $1",
@@ -111,7 +126,11 @@ fn snapshot() -> Snapshot {
                 if statements.len() == STATEMENTS {
                     break 'outer;
                 }
-                let pad = if shape.contains(" a JOIN ") { "a.id IS NOT NULL AND " } else { "id IS NOT NULL AND " };
+                let pad = if shape.contains(" a JOIN ") {
+                    "a.id IS NOT NULL AND "
+                } else {
+                    "id IS NOT NULL AND "
+                };
                 let n = statements.len() as u64;
                 let calls = 10 + (n * 7919) % 5_000;
                 let total = (1 + (n * 104_729) % 2_000) as f64 * 0.7;

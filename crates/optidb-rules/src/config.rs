@@ -36,7 +36,9 @@ pub enum ConfigError {
     #[error("invalid optidb.toml: {0}")]
     Toml(String),
     /// A rule named in `disable` does not exist.
-    #[error("optidb.toml disables {0:?}, which is not a rule: see docs/rules/README.md for the codes and names")]
+    #[error(
+        "optidb.toml disables {0:?}, which is not a rule: see docs/rules/README.md for the codes and names"
+    )]
     UnknownRule(String),
 }
 
@@ -51,7 +53,8 @@ impl Config {
     /// The `[rules]` section of an `optidb.toml` (other sections belong to
     /// other parts of optidb and are ignored here).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        let value: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        let value: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
         let rules_only = match value.get("rules") {
             Some(rules) => {
                 let mut table = toml::Table::new();
@@ -79,10 +82,12 @@ impl Config {
     }
 
     pub(crate) fn ignores_table(&self, qualified: &str) -> bool {
-        self.ignore_tables.iter().any(|pattern| match pattern.strip_suffix(".*") {
-            Some(schema) => qualified.split_once('.').is_some_and(|(s, _)| s == schema),
-            None => pattern == qualified,
-        })
+        self.ignore_tables
+            .iter()
+            .any(|pattern| match pattern.strip_suffix(".*") {
+                Some(schema) => qualified.split_once('.').is_some_and(|(s, _)| s == schema),
+                None => pattern == qualified,
+            })
     }
 }
 
@@ -138,6 +143,11 @@ pub struct Thresholds {
     pub lock_contention_critical_sessions: u64,
     /// Estimated and actual rows differing by this factor mislead the planner.
     pub misestimate_factor: f64,
+    /// …on a node handling at least this many rows over all its loops
+    /// (estimated or actual, whichever is larger): below that, whichever
+    /// plan the planner picks finishes in about a millisecond, so 1 row
+    /// expected and 12 found is noise, not a reason to ANALYZE.
+    pub misestimate_min_rows: f64,
 }
 
 impl Default for Thresholds {
@@ -161,6 +171,7 @@ impl Default for Thresholds {
             lock_wait_ms: 1_000.0,
             lock_contention_critical_sessions: 5,
             misestimate_factor: 10.0,
+            misestimate_min_rows: 1_000.0,
         }
     }
 }

@@ -109,11 +109,9 @@ impl<'a> Context<'a> {
 
     /// The valid indexes of `table`.
     pub fn indexes_of(&self, table: &'a Table) -> impl Iterator<Item = &'a Index> + 'a {
-        self.snapshot
-            .catalog
-            .indexes
-            .iter()
-            .filter(move |index| index.schema == table.schema && index.table == table.name && index.valid)
+        self.snapshot.catalog.indexes.iter().filter(move |index| {
+            index.schema == table.schema && index.table == table.name && index.valid
+        })
     }
 
     /// The first valid, non-partial btree index of `table` whose leading
@@ -153,7 +151,9 @@ impl<'a> Context<'a> {
 
     /// The generic plan of `queryid`, when it was explained.
     pub fn plan(&self, queryid: i64) -> Option<&'a Plan> {
-        self.snapshot.plan_of(queryid).and_then(|outcome| outcome.plan())
+        self.snapshot
+            .plan_of(queryid)
+            .and_then(|outcome| outcome.plan())
     }
 
     /// Whether the plan of `queryid` scans `table` sequentially; `None`
@@ -163,7 +163,10 @@ impl<'a> Context<'a> {
         Some(plan.nodes().any(|node| {
             node.is_seq_scan()
                 && node.relation_name.as_deref() == Some(table.name.as_str())
-                && node.schema.as_deref().is_none_or(|schema| schema == table.schema)
+                && node
+                    .schema
+                    .as_deref()
+                    .is_none_or(|schema| schema == table.schema)
         }))
     }
 
@@ -175,7 +178,10 @@ impl<'a> Context<'a> {
 
     /// Whether a finding is about something the configuration ignores.
     pub(crate) fn is_ignored(&self, finding: &Finding) -> bool {
-        finding.tables.iter().any(|table| self.config.ignores_table(table))
+        finding
+            .tables
+            .iter()
+            .any(|table| self.config.ignores_table(table))
             || (!finding.statements.is_empty()
                 && finding
                     .statements

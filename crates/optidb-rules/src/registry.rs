@@ -83,14 +83,30 @@ mod tests {
         for (index, rule) in RULES.iter().enumerate() {
             assert!(codes.insert(rule.code), "duplicate code {}", rule.code);
             assert!(names.insert(rule.name), "duplicate name {}", rule.name);
-            assert_eq!(rule.code, format!("OPT{:03}", index + 1), "codes are in order");
+            assert_eq!(
+                rule.code,
+                format!("OPT{:03}", index + 1),
+                "codes are in order"
+            );
             assert!(
-                rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                rule.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-'),
                 "{} is not kebab-case",
                 rule.name
             );
-            for section in ["## What", "## Why it matters", "## How it is detected", "## Example", "## How to silence"] {
-                assert!(rule.doc.contains(section), "{} doc lacks {section:?}", rule.code);
+            for section in [
+                "## What",
+                "## Why it matters",
+                "## How it is detected",
+                "## Example",
+                "## How to silence",
+            ] {
+                assert!(
+                    rule.doc.contains(section),
+                    "{} doc lacks {section:?}",
+                    rule.code
+                );
             }
         }
     }
@@ -117,7 +133,9 @@ mod tests {
             let path = dir.join(format!("{}.md", rule.code));
             if update {
                 std::fs::write(&path, rule.doc_page()).unwrap();
-            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(rule.doc_page().as_str()) {
+            } else if std::fs::read_to_string(&path).ok().as_deref()
+                != Some(rule.doc_page().as_str())
+            {
                 stale.push(path.display().to_string());
             }
         }

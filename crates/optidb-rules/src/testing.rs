@@ -78,7 +78,13 @@ impl Scenario {
 
     /// Changes the table called `name`.
     pub fn table_with(mut self, name: &str, change: impl FnOnce(&mut Table)) -> Self {
-        if let Some(table) = self.snapshot.catalog.tables.iter_mut().find(|t| t.name == name) {
+        if let Some(table) = self
+            .snapshot
+            .catalog
+            .tables
+            .iter_mut()
+            .find(|t| t.name == name)
+        {
             change(table);
         }
         self
@@ -113,7 +119,13 @@ impl Scenario {
 
     /// Changes the index called `name` (make it unique, partial, a primary key…).
     pub fn index_with(mut self, name: &str, change: impl FnOnce(&mut Index)) -> Self {
-        if let Some(index) = self.snapshot.catalog.indexes.iter_mut().find(|i| i.name == name) {
+        if let Some(index) = self
+            .snapshot
+            .catalog
+            .indexes
+            .iter_mut()
+            .find(|i| i.name == name)
+        {
             change(index);
         }
         self

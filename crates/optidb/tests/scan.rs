@@ -39,7 +39,16 @@ async fn scan(fixture: Fixture) -> Value {
     fixture.load(&client, SCALE).await.unwrap();
     fixture.run_workload(&client, |_, _| {}).await.unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_optidb"))
-        .args(["scan", "--dsn", db.dsn(), "--format", "json", "--fail-on", "never", "--quiet"])
+        .args([
+            "scan",
+            "--dsn",
+            db.dsn(),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--quiet",
+        ])
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
@@ -56,7 +65,12 @@ async fn scan(fixture: Fixture) -> Value {
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -74,15 +88,21 @@ async fn every_planted_problem_is_found_by_the_right_rule() {
                     .as_ref()
                     .is_none_or(|table| strings(&finding["tables"]).contains(table))
                 && (!matches!(code, "OPT004" | "OPT005" | "OPT006")
-                    || strings(&finding["indexes"])
-                        .iter()
-                        .any(|index| problem.index.iter().any(|planted| index.ends_with(planted.as_str()))))
+                    || strings(&finding["indexes"]).iter().any(|index| {
+                        problem
+                            .index
+                            .iter()
+                            .any(|planted| index.ends_with(planted.as_str()))
+                    }))
         });
         if !found {
             missed.push(format!("{} ({code})", problem.id));
         }
     }
-    assert!(missed.is_empty(), "not found: {missed:?}\nfindings: {findings:#?}");
+    assert!(
+        missed.is_empty(),
+        "not found: {missed:?}\nfindings: {findings:#?}"
+    );
 }
 
 #[tokio::test]
@@ -102,7 +122,11 @@ async fn each_missing_index_gets_the_right_leading_columns() {
             .unwrap_or_else(|| panic!("no index recommended for {}", problem.id));
         let title = top["title"].as_str().unwrap();
         let expected = format!("Create index on {table}({}", problem.columns.join(", "));
-        assert!(title.starts_with(&expected), "{}: {title} does not start with {expected}", problem.id);
+        assert!(
+            title.starts_with(&expected),
+            "{}: {title} does not start with {expected}",
+            problem.id
+        );
     }
 }
 

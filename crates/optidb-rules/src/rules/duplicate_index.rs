@@ -3,7 +3,9 @@
 
 use optidb_model::{Evidence, Finding, Fix, Index, Severity};
 
-use super::index_shapes::{DuplicateGroup, IndexShapes, keys_text, qualified, size_text, table_writes};
+use super::index_shapes::{
+    DuplicateGroup, IndexShapes, keys_text, qualified, size_text, table_writes,
+};
 use super::{finding, thousands};
 use crate::{Context, Rule};
 
@@ -188,14 +190,23 @@ mod tests {
         assert_eq!(finding.tables, ["public.orders"]);
         assert_eq!(
             finding.indexes,
-            ["public.orders_created_at_idx", "public.orders_created_at_idx1"]
+            [
+                "public.orders_created_at_idx",
+                "public.orders_created_at_idx1"
+            ]
         );
         assert_eq!(finding.evidence("table_writes"), Some(25_000.0));
-        let Fix::DropIndex { name, definition, .. } = &finding.fix else {
+        let Fix::DropIndex {
+            name, definition, ..
+        } = &finding.fix
+        else {
             panic!("{:?}", finding.fix)
         };
         assert_eq!(name, "orders_created_at_idx");
-        assert!(definition.starts_with("CREATE INDEX orders_created_at_idx ON"), "{definition}");
+        assert!(
+            definition.starts_with("CREATE INDEX orders_created_at_idx ON"),
+            "{definition}"
+        );
         insta::assert_json_snapshot!(finding);
     }
 
@@ -231,7 +242,11 @@ mod tests {
         let dropped: Vec<&str> = findings.iter().map(|f| f.indexes[0].as_str()).collect();
         assert_eq!(dropped, ["public.c2", "public.c3"]);
         assert!(findings.iter().all(|f| f.indexes[1] == "public.c1"));
-        assert!(findings[0].title.contains("one of 3 identical indexes"), "{}", findings[0].title);
+        assert!(
+            findings[0].title.contains("one of 3 identical indexes"),
+            "{}",
+            findings[0].title
+        );
     }
 
     #[test]
@@ -246,7 +261,10 @@ mod tests {
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Info);
         assert!(matches!(findings[0].fix, Fix::Investigate { .. }));
-        assert_eq!(findings[0].indexes, ["public.orders_pkey", "public.orders_id_key"]);
+        assert_eq!(
+            findings[0].indexes,
+            ["public.orders_pkey", "public.orders_id_key"]
+        );
         insta::assert_snapshot!(findings[0].title);
     }
 
@@ -257,7 +275,9 @@ mod tests {
             .index("orders", "descending", &["created_at"], 1)
             .index_with("descending", |index| index.keys[0].descending = true)
             .index("orders", "partial", &["created_at"], 1)
-            .index_with("partial", |index| index.predicate = Some("(id > 10)".into()))
+            .index_with("partial", |index| {
+                index.predicate = Some("(id > 10)".into())
+            })
             .index("orders", "covering", &["created_at"], 1)
             .index_with("covering", |index| index.include = vec!["id".into()])
             .index("orders", "hash", &["created_at"], 1)
@@ -272,7 +292,12 @@ mod tests {
         let scenario = orders()
             .table("archived_orders", 10_000, &[("created_at", -1.0)])
             .index("orders", "orders_created_at_idx", &["created_at"], 1)
-            .index("archived_orders", "archived_orders_created_at_idx", &["created_at"], 1);
+            .index(
+                "archived_orders",
+                "archived_orders_created_at_idx",
+                &["created_at"],
+                1,
+            );
         assert!(scenario.check(&RULE).is_empty());
     }
 }

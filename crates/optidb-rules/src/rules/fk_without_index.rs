@@ -101,7 +101,11 @@ fn check(context: &Context) -> Vec<Finding> {
         ];
         finding.evidence = vec![
             Evidence::new("referencing_rows", rows, "rows"),
-            Evidence::new("referenced_updates_and_deletes", referenced_writes as f64, "count"),
+            Evidence::new(
+                "referenced_updates_and_deletes",
+                referenced_writes as f64,
+                "count",
+            ),
         ];
         findings.push(finding);
     }
@@ -116,13 +120,19 @@ mod tests {
     fn shop() -> Scenario {
         Scenario::new()
             .table("products", 1_000, &[("id", -1.0)])
-            .table("order_items", 200_000, &[("id", -1.0), ("product_id", 1_000.0)])
+            .table(
+                "order_items",
+                200_000,
+                &[("id", -1.0), ("product_id", 1_000.0)],
+            )
             .foreign_key("order_items", &["product_id"], "products")
     }
 
     #[test]
     fn fires_when_no_index_leads_with_the_columns() {
-        let findings = shop().index("order_items", "order_items_pkey", &["id"], 10).check(&RULE);
+        let findings = shop()
+            .index("order_items", "order_items_pkey", &["id"], 10)
+            .check(&RULE);
         assert_eq!(findings.len(), 1);
         let finding = &findings[0];
         assert_eq!(finding.severity, Severity::Warning);

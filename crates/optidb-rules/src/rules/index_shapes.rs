@@ -76,13 +76,30 @@ impl<'a> IndexShapes<'a> {
         }
     }
 
+    /// Whether `index` stays in place of a duplicate or redundant index the
+    /// planner did use: once that one is dropped, its queries use `index`,
+    /// so `index`'s own `idx_scan = 0` says nothing about its worth.
+    pub fn takes_over_used_index(&self, index: &Index) -> bool {
+        let same = |other: &Index| other.schema == index.schema && other.name == index.name;
+        self.duplicates
+            .iter()
+            .any(|group| same(group.keep) && group.drop.iter().any(|dropped| dropped.idx_scan > 0))
+            || self
+                .redundant
+                .iter()
+                .any(|redundant| same(redundant.covered_by) && redundant.index.idx_scan > 0)
+    }
+
     /// Whether OPT004 or OPT005 asks to drop `index`.
     pub fn asks_to_drop(&self, index: &Index) -> bool {
         let same = |other: &&Index| other.schema == index.schema && other.name == index.name;
         self.duplicates
             .iter()
             .any(|group| group.drop.iter().any(same))
-            || self.redundant.iter().any(|redundant| same(&redundant.index))
+            || self
+                .redundant
+                .iter()
+                .any(|redundant| same(&redundant.index))
     }
 }
 
@@ -93,17 +110,28 @@ pub(super) fn enforces_something(index: &Index) -> bool {
 }
 
 /// `orders(created_at)`: the table and the keys as the definition shows
-/// them, with their order when descending.
+/// them, with their collation and operator class when not the default and
+/// their order when descending.
 pub(super) fn keys_text(index: &Index) -> String {
+    let collations = key_collations(&index.definition);
     let keys: Vec<String> = index
         .keys
         .iter()
-        .map(|key| {
-            if key.descending {
-                format!("{} DESC", key.definition)
-            } else {
-                key.definition.clone()
+        .enumerate()
+        .map(|(k, key)| {
+            let mut text = key.definition.clone();
+            if let Some(Some(collation)) = collations.get(k) {
+                text.push_str(" COLLATE ");
+                text.push_str(collation);
             }
+            if let Some(opclass) = &key.opclass {
+                text.push(' ');
+                text.push_str(opclass);
+            }
+            if key.descending {
+                text.push_str(" DESC");
+            }
+            text
         })
         .collect();
     format!("{}({})", index.table, keys.join(", "))
@@ -124,21 +152,7 @@ pub(super) fn qualified(index: &Index) -> String {
     format!("{}.{}", index.schema, index.name)
 }
 
-/// A size as people read it, in binary units: `608 KiB`, `5.4 MiB`, `12 GiB`.
-pub(super) fn size_text(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes.max(0.0);
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || value >= 10.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub(super) use optidb_model::text::bytes as size_text;
 
 /// Groups `indexes` (valid, one table, sorted by name) by shape, keeping
 /// the groups of two or more.
@@ -195,7 +209,8 @@ fn nulls_not_distinct(index: &Index) -> bool {
 }
 
 /// Whether `a` and `b` are the same index: same table, access method,
-/// keys, INCLUDE columns (in any order) and predicate.
+/// keys, INCLUDE columns (in any order) and predicate (and the same
+/// `NULLS NOT DISTINCT`, which changes what a unique index enforces).
 fn same_shape(a: &Index, b: &Index) -> bool {
     let mut a_include: Vec<&String> = a.include.iter().collect();
     let mut b_include: Vec<&String> = b.include.iter().collect();
@@ -208,6 +223,7 @@ fn same_shape(a: &Index, b: &Index) -> bool {
         && leading_keys_equal(a, b, a.keys.len())
         && a_include == b_include
         && a.predicate == b.predicate
+        && nulls_not_distinct(a) == nulls_not_distinct(b)
 }
 
 /// The index of `indexes` that makes `index` redundant, if any: `index`
@@ -232,7 +248,11 @@ fn covering_index<'a>(indexes: &[&'a Index], index: &Index) -> Option<&'a Index>
         .iter()
         .filter(stays)
         .max_by_key(|candidate| keep_rank(candidate))
-        .or_else(|| candidates.iter().max_by_key(|candidate| keep_rank(candidate)))
+        .or_else(|| {
+            candidates
+                .iter()
+                .max_by_key(|candidate| keep_rank(candidate))
+        })
         .copied()
 }
 
@@ -284,8 +304,9 @@ fn key_collations(definition: &str) -> Vec<Option<&str>> {
         .into_iter()
         .map(|key| {
             let (_, after) = key.split_once(" COLLATE ")?;
-            let name_end = if after.starts_with('"') {
-                after[1..].find('"').map_or(after.len(), |end| end + 2)
+            let name_end = if let Some(quoted) = after.strip_prefix('"') {
+                // The closing quote, counted from `after`, included.
+                quoted.find('"').map_or(after.len(), |end| end + 2)
             } else {
                 after.find(' ').unwrap_or(after.len())
             };
@@ -340,11 +361,15 @@ mod tests {
     #[test]
     fn key_lists_split_at_top_level_commas_only() {
         assert_eq!(
-            key_list("CREATE INDEX i ON public.t USING btree (a, lower((b)::text), \"c,d\" DESC) INCLUDE (e)"),
+            key_list(
+                "CREATE INDEX i ON public.t USING btree (a, lower((b)::text), \"c,d\" DESC) INCLUDE (e)"
+            ),
             ["a", "lower((b)::text)", "\"c,d\" DESC"]
         );
         assert_eq!(
-            key_collations("CREATE INDEX i ON public.t USING btree (a COLLATE \"C\", b, c COLLATE \"en-x-icu\" DESC)"),
+            key_collations(
+                "CREATE INDEX i ON public.t USING btree (a COLLATE \"C\", b, c COLLATE \"en-x-icu\" DESC)"
+            ),
             [Some("\"C\""), None, Some("\"en-x-icu\"")]
         );
         assert!(key_list("not an index").is_empty());
@@ -358,7 +383,8 @@ mod tests {
             .index("t", "t_a", &["a"], 1)
             .index("t", "t_a_c", &["a"], 1)
             .index_with("t_a_c", |index| {
-                index.definition = "CREATE INDEX t_a_c ON public.t USING btree (a COLLATE \"C\")".into();
+                index.definition =
+                    "CREATE INDEX t_a_c ON public.t USING btree (a COLLATE \"C\")".into();
             });
         let shapes = IndexShapes::of(&scenario.snapshot.catalog);
         assert!(shapes.duplicates.is_empty());
@@ -392,6 +418,26 @@ mod tests {
             .map(|r| (r.index.name.as_str(), r.covered_by.name.as_str()))
             .collect();
         assert_eq!(pairs, [("t_a", "t_a_b_c"), ("t_a_b", "t_a_b_c")]);
+    }
+
+    #[test]
+    fn nulls_not_distinct_makes_a_different_unique_index() {
+        let scenario = Scenario::new()
+            .table("t", 100_000, &[("a", -1.0)])
+            .index("t", "t_a_key", &["a"], 0)
+            .index("t", "t_a_nnd", &["a"], 0)
+            .index_with("t_a_key", |index| index.unique = true)
+            .index_with("t_a_nnd", |index| {
+                index.unique = true;
+                index.definition =
+                    "CREATE UNIQUE INDEX t_a_nnd ON public.t USING btree (a) NULLS NOT DISTINCT"
+                        .into();
+            });
+        assert!(
+            IndexShapes::of(&scenario.snapshot.catalog)
+                .duplicates
+                .is_empty()
+        );
     }
 
     #[test]

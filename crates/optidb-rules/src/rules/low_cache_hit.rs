@@ -100,16 +100,26 @@ fn check(context: &Context) -> Vec<Finding> {
         finding.statements = vec![statement.queryid];
         finding.tables = tables_of(context, statement);
         finding.evidence = vec![
-            Evidence::new("shared_blocks_hit", statement.shared_blks_hit as f64, "blocks"),
+            Evidence::new(
+                "shared_blocks_hit",
+                statement.shared_blks_hit as f64,
+                "blocks",
+            ),
             Evidence::new("shared_blocks_read", read, "blocks"),
             Evidence::new("cache_hit_ratio", ratio, "ratio"),
-            Evidence::new("blocks_read_per_call", read / statement.calls.max(1) as f64, "blocks"),
+            Evidence::new(
+                "blocks_read_per_call",
+                read / statement.calls.max(1) as f64,
+                "blocks",
+            ),
             Evidence::new("time_share", share, "ratio"),
         ];
         if statement.blk_read_time_ms > 0.0 {
-            finding
-                .evidence
-                .push(Evidence::new("read_time_ms", statement.blk_read_time_ms, "ms"));
+            finding.evidence.push(Evidence::new(
+                "read_time_ms",
+                statement.blk_read_time_ms,
+                "ms",
+            ));
         }
         findings.push(finding);
     }
@@ -125,10 +135,17 @@ fn advice(context: &Context, statement: &Statement) -> String {
             plan.nodes()
                 .filter(|node| node.is_seq_scan())
                 .filter_map(|node| {
-                    let table = context.table(node.schema.as_deref(), node.relation_name.as_deref()?)?;
-                    (table.rows() >= context.thresholds.large_table_rows).then(|| match &node.filter {
-                        Some(filter) => format!("{} ({} rows, filter {filter})", table.name, thousands(table.rows())),
-                        None => format!("{} ({} rows)", table.name, thousands(table.rows())),
+                    let table =
+                        context.table(node.schema.as_deref(), node.relation_name.as_deref()?)?;
+                    (table.rows() >= context.thresholds.large_table_rows).then(|| {
+                        match &node.filter {
+                            Some(filter) => format!(
+                                "{} ({} rows, filter {filter})",
+                                table.name,
+                                thousands(table.rows())
+                            ),
+                            None => format!("{} ({} rows)", table.name, thousands(table.rows())),
+                        }
                     })
                 })
                 .collect()
@@ -160,7 +177,12 @@ fn advice(context: &Context, statement: &Statement) -> String {
         "If it really needs that many blocks, its working set exceeds shared buffers{memory}: \
          consider shared_buffers around a quarter of the machine's RAM and effective_cache_size at what the OS really caches."
     ));
-    if statement.blk_read_time_ms <= 0.0 {
+    let io_timing_on = context
+        .snapshot
+        .catalog
+        .setting("track_io_timing")
+        .is_some_and(|setting| setting.value == "on");
+    if statement.blk_read_time_ms <= 0.0 && !io_timing_on {
         advice.push(
             "Reads may have come from the OS cache; track_io_timing = on would tell how long they took.".to_string(),
         );
@@ -201,8 +223,14 @@ fn block_size(context: &Context) -> f64 {
 fn setting_bytes(setting: &Setting) -> Option<f64> {
     let value: f64 = setting.value.parse().ok()?;
     let unit = setting.unit.as_deref()?;
-    let digits_end = unit.find(|c: char| !c.is_ascii_digit()).unwrap_or(unit.len());
-    let count: f64 = if digits_end == 0 { 1.0 } else { unit[..digits_end].parse().ok()? };
+    let digits_end = unit
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(unit.len());
+    let count: f64 = if digits_end == 0 {
+        1.0
+    } else {
+        unit[..digits_end].parse().ok()?
+    };
     let scale = match &unit[digits_end..] {
         "B" => 1.0,
         "kB" => 1024.0,
@@ -279,8 +307,14 @@ mod tests {
         let Fix::Investigate { advice } = &finding.fix else {
             panic!("{:?}", finding.fix)
         };
-        assert!(advice.contains("scans orders (4,000,000 rows, filter (status = $1))"), "{advice}");
-        assert!(advice.contains("shared_buffers = 128 MiB, effective_cache_size = 4.0 GiB"), "{advice}");
+        assert!(
+            advice.contains("scans orders (4,000,000 rows, filter (status = $1))"),
+            "{advice}"
+        );
+        assert!(
+            advice.contains("shared_buffers = 128 MiB, effective_cache_size = 4.0 GiB"),
+            "{advice}"
+        );
         insta::assert_json_snapshot!(finding);
     }
 
@@ -299,9 +333,18 @@ mod tests {
 
     #[test]
     fn memory_settings_read_in_bytes() {
-        assert_eq!(setting_bytes(&memory("shared_buffers", "16384", "8kB")), Some(134_217_728.0));
-        assert_eq!(setting_bytes(&memory("work_mem", "4096", "kB")), Some(4_194_304.0));
-        assert_eq!(setting_bytes(&memory("max_wal_size", "1024", "MB")), Some(1_073_741_824.0));
+        assert_eq!(
+            setting_bytes(&memory("shared_buffers", "16384", "8kB")),
+            Some(134_217_728.0)
+        );
+        assert_eq!(
+            setting_bytes(&memory("work_mem", "4096", "kB")),
+            Some(4_194_304.0)
+        );
+        assert_eq!(
+            setting_bytes(&memory("max_wal_size", "1024", "MB")),
+            Some(1_073_741_824.0)
+        );
         assert_eq!(setting_bytes(&memory("jit", "on", "kB")), None);
     }
 

@@ -3,7 +3,9 @@
 //! columns first, then a range, then the sort).
 
 use optidb_model::facts::{ColumnExpr, InValues, Operand, RangeOp, RelationFacts, StatementKind};
-use optidb_model::{Evidence, Finding, Fix, Index, IndexKeySpec, IndexSpec, Severity, Statement, Table};
+use optidb_model::{
+    Evidence, Finding, Fix, Index, IndexKeySpec, IndexSpec, Severity, Statement, Table,
+};
 
 use super::{finding, percent, thousands};
 use crate::{Context, Rule};
@@ -145,9 +147,21 @@ fn check_relation(
         .filter(|range| matches!(range.value, Operand::Param | Operand::Constant))
     {
         let bounded = range.op == RangeOp::Between
-            || columns.range.iter().filter(|r| r.column == range.column).count() >= 2;
-        let selectivity = if bounded { DEFAULT_RANGE_SEL } else { DEFAULT_INEQ_SEL };
-        if !equalities.iter().any(|filter| filter.column == range.column) {
+            || columns
+                .range
+                .iter()
+                .filter(|r| r.column == range.column)
+                .count()
+                >= 2;
+        let selectivity = if bounded {
+            DEFAULT_RANGE_SEL
+        } else {
+            DEFAULT_INEQ_SEL
+        };
+        if !equalities
+            .iter()
+            .any(|filter| filter.column == range.column)
+        {
             push_unique(
                 &mut ranges,
                 Filter {
@@ -173,9 +187,14 @@ fn check_relation(
     // Already served: an index leading with the equality columns (or, with
     // none, with the range column), or one that narrows nearly as well.
     let leading: Vec<ColumnExpr> = if equalities.is_empty() {
-        range.map(|range| vec![range.column.clone()]).unwrap_or_default()
+        range
+            .map(|range| vec![range.column.clone()])
+            .unwrap_or_default()
     } else {
-        equalities.iter().map(|filter| filter.column.clone()).collect()
+        equalities
+            .iter()
+            .map(|filter| filter.column.clone())
+            .collect()
     };
     if context.index_leading_with(table, &leading).is_some() {
         return None;
@@ -190,7 +209,9 @@ fn check_relation(
         keys.push(key(&range.column, false));
     } else if single_table {
         for order in &columns.order_by {
-            if order.column.expression.is_none() && !keys.iter().any(|k| k.column == order.column.column) {
+            if order.column.expression.is_none()
+                && !keys.iter().any(|k| k.column == order.column.column)
+            {
                 keys.push(key(&order.column, false));
             }
         }
@@ -253,7 +274,14 @@ fn check_relation(
         ),
         Evidence::new(
             "stats_known",
-            if equalities.iter().all(|f| has_stats(context, table, &f.column)) { 1.0 } else { 0.0 },
+            if equalities
+                .iter()
+                .all(|f| has_stats(context, table, &f.column))
+            {
+                1.0
+            } else {
+                0.0
+            },
             "flag",
         ),
     ];
@@ -300,7 +328,9 @@ fn best_existing_index<'a>(
                     selectivity *= filter.selectivity;
                     continue;
                 }
-                if let Some(range) = range.filter(|range| crate::context::key_matches(key, &range.column)) {
+                if let Some(range) =
+                    range.filter(|range| crate::context::key_matches(key, &range.column))
+                {
                     selectivity *= range.selectivity;
                 }
                 break;
@@ -309,7 +339,9 @@ fn best_existing_index<'a>(
         })
         .filter(|(selectivity, _)| *selectivity < 1.0)
         .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or((1.0, None), |(selectivity, index)| (selectivity, Some(index)))
+        .map_or((1.0, None), |(selectivity, index)| {
+            (selectivity, Some(index))
+        })
 }
 
 fn has_stats(context: &Context, table: &Table, column: &ColumnExpr) -> bool {
@@ -317,7 +349,10 @@ fn has_stats(context: &Context, table: &Table, column: &ColumnExpr) -> bool {
 }
 
 fn push_unique(filters: &mut Vec<Filter>, filter: Filter) {
-    if !filters.iter().any(|existing| existing.column == filter.column) {
+    if !filters
+        .iter()
+        .any(|existing| existing.column == filter.column)
+    {
         filters.push(filter);
     }
 }
@@ -332,7 +367,10 @@ fn key(column: &ColumnExpr, descending: bool) -> IndexKeySpec {
 }
 
 fn display(column: &ColumnExpr) -> String {
-    column.expression.clone().unwrap_or_else(|| column.column.clone())
+    column
+        .expression
+        .clone()
+        .unwrap_or_else(|| column.column.clone())
 }
 
 #[cfg(test)]
@@ -345,7 +383,12 @@ mod tests {
             .table(
                 "orders",
                 1_000_000,
-                &[("id", -1.0), ("user_id", 100_000.0), ("status", 4.0), ("created_at", -1.0)],
+                &[
+                    ("id", -1.0),
+                    ("user_id", 100_000.0),
+                    ("status", 4.0),
+                    ("created_at", -1.0),
+                ],
             )
             .index("orders", "orders_pkey", &["id"], 100)
     }
@@ -370,7 +413,11 @@ mod tests {
         let findings = scenario.check(&RULE);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         assert_eq!(keys(&findings[0]), ["user_id", "created_at"]);
-        assert_eq!(findings[0].severity, Severity::Critical, "all the time is here");
+        assert_eq!(
+            findings[0].severity,
+            Severity::Critical,
+            "all the time is here"
+        );
         assert_eq!(findings[0].evidence("plan_seq_scan"), Some(1.0));
         insta::assert_json_snapshot!(findings[0]);
     }
@@ -391,7 +438,12 @@ mod tests {
     fn a_function_on_the_column_wants_an_expression_index() {
         let scenario = Scenario::new()
             .table("users", 50_000, &[("id", -1.0), ("email", -1.0)])
-            .statement(1, "SELECT id FROM users WHERE lower(email) = $1", 100, 100.0);
+            .statement(
+                1,
+                "SELECT id FROM users WHERE lower(email) = $1",
+                100,
+                100.0,
+            );
         let findings = scenario.check(&RULE);
         assert_eq!(keys(&findings[0]), ["lower(email)"]);
     }
@@ -406,7 +458,8 @@ mod tests {
 
     #[test]
     fn unselective_predicates_and_small_tables_are_left_alone() {
-        let unselective = orders().statement(1, "SELECT id FROM orders WHERE status = $1", 100, 100.0);
+        let unselective =
+            orders().statement(1, "SELECT id FROM orders WHERE status = $1", 100, 100.0);
         assert!(unselective.check(&RULE).is_empty(), "a quarter of the rows");
         let small = Scenario::new()
             .table("countries", 200, &[("code", -1.0)])
@@ -425,11 +478,29 @@ mod tests {
     #[test]
     fn a_weak_existing_index_does_not_stop_a_composite() {
         let scenario = Scenario::new()
-            .table("support_tickets", 150_000, &[("id", -1.0), ("user_id", 25_000.0), ("status", 4.0)])
-            .index("support_tickets", "support_tickets_status_idx", &["status"], 120)
-            .statement(1, "SELECT id FROM support_tickets WHERE user_id = $1 AND status = $2", 160, 300.0);
+            .table(
+                "support_tickets",
+                150_000,
+                &[("id", -1.0), ("user_id", 25_000.0), ("status", 4.0)],
+            )
+            .index(
+                "support_tickets",
+                "support_tickets_status_idx",
+                &["status"],
+                120,
+            )
+            .statement(
+                1,
+                "SELECT id FROM support_tickets WHERE user_id = $1 AND status = $2",
+                160,
+                300.0,
+            );
         let findings = scenario.check(&RULE);
         assert_eq!(keys(&findings[0]), ["user_id", "status"]);
-        assert_eq!(findings[0].indexes, ["public.support_tickets_status_idx"], "the weak index is named");
+        assert_eq!(
+            findings[0].indexes,
+            ["public.support_tickets_status_idx"],
+            "the weak index is named"
+        );
     }
 }

@@ -109,7 +109,12 @@ mod tests {
             .table(
                 "order_items",
                 2_000_000,
-                &[("id", -1.0), ("order_id", -0.5), ("product_id", 50_000.0), ("quantity", 3.0)],
+                &[
+                    ("id", -1.0),
+                    ("order_id", -0.5),
+                    ("product_id", 50_000.0),
+                    ("quantity", 3.0),
+                ],
             )
             .table_with("order_items", |table| table.activity.n_tup_ins = 40_000)
             .index("order_items", "order_items_pkey", &["id"], 0)
@@ -123,7 +128,12 @@ mod tests {
     #[test]
     fn fires_on_a_prefix_of_another_index() {
         let findings = order_items()
-            .index("order_items", "order_items_order_id_idx", &["order_id"], 200)
+            .index(
+                "order_items",
+                "order_items_order_id_idx",
+                &["order_id"],
+                200,
+            )
             .index(
                 "order_items",
                 "order_items_order_id_product_id_idx",
@@ -155,7 +165,12 @@ mod tests {
         let unique = order_items()
             .index("order_items", "oi_order_key", &["order_id"], 0)
             .index_with("oi_order_key", |index| index.unique = true)
-            .index("order_items", "oi_order_product", &["order_id", "product_id"], 0);
+            .index(
+                "order_items",
+                "oi_order_product",
+                &["order_id", "product_id"],
+                0,
+            );
         assert!(unique.check(&RULE).is_empty());
         // The primary key (id) is a prefix of (id, quantity), but enforces it.
         let primary = order_items().index("order_items", "oi_id_quantity", &["id", "quantity"], 0);
@@ -167,17 +182,26 @@ mod tests {
         let scenario = order_items()
             // The second key of the other index, not its first.
             .index("order_items", "oi_product", &["product_id"], 0)
-            .index("order_items", "oi_order_product", &["order_id", "product_id"], 0)
+            .index(
+                "order_items",
+                "oi_order_product",
+                &["order_id", "product_id"],
+                0,
+            )
             // Descending vs ascending.
             .index("order_items", "oi_quantity_desc", &["quantity"], 0)
             .index_with("oi_quantity_desc", |index| index.keys[0].descending = true)
             .index("order_items", "oi_quantity_id", &["quantity", "id"], 0)
             // A partial index against a full one.
             .index("order_items", "oi_order_open", &["order_id"], 0)
-            .index_with("oi_order_open", |index| index.predicate = Some("(quantity > 2)".into()))
+            .index_with("oi_order_open", |index| {
+                index.predicate = Some("(quantity > 2)".into())
+            })
             // INCLUDE columns the longer index does not hold.
             .index("order_items", "oi_order_incl_quantity", &["order_id"], 0)
-            .index_with("oi_order_incl_quantity", |index| index.include = vec!["quantity".into()]);
+            .index_with("oi_order_incl_quantity", |index| {
+                index.include = vec!["quantity".into()]
+            });
         let findings = scenario.check(&RULE);
         assert!(findings.is_empty(), "{findings:#?}");
     }
@@ -186,8 +210,15 @@ mod tests {
     fn include_columns_held_by_the_longer_index_do_not_prevent_it() {
         let findings = order_items()
             .index("order_items", "oi_order_incl_product", &["order_id"], 0)
-            .index_with("oi_order_incl_product", |index| index.include = vec!["product_id".into()])
-            .index("order_items", "oi_order_product", &["order_id", "product_id"], 0)
+            .index_with("oi_order_incl_product", |index| {
+                index.include = vec!["product_id".into()]
+            })
+            .index(
+                "order_items",
+                "oi_order_product",
+                &["order_id", "product_id"],
+                0,
+            )
             .check(&RULE);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].indexes[0], "public.oi_order_incl_product");
@@ -207,7 +238,12 @@ mod tests {
         let findings = order_items()
             .index("order_items", "oi_order_a", &["order_id"], 1)
             .index("order_items", "oi_order_b", &["order_id"], 0)
-            .index("order_items", "oi_order_product", &["order_id", "product_id"], 0)
+            .index(
+                "order_items",
+                "oi_order_product",
+                &["order_id", "product_id"],
+                0,
+            )
             .check(&RULE);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].indexes[0], "public.oi_order_a");

@@ -84,24 +84,41 @@ fn check(context: &Context) -> Vec<Finding> {
         {
             continue;
         }
-        let last_analyzed = latest(activity.last_analyze.as_deref(), activity.last_autoanalyze.as_deref());
+        let last_analyzed = latest(
+            activity.last_analyze.as_deref(),
+            activity.last_autoanalyze.as_deref(),
+        );
         let when = match last_analyzed {
-            Some(at) => format!("since its last ANALYZE ({at})"),
-            None => "and it was never analyzed".to_string(),
+            Some(at) => format!(
+                "{}: {} rows changed since its last ANALYZE ({at})",
+                table.name,
+                thousands(changed as f64)
+            ),
+            None => format!(
+                "{} was never analyzed and {} rows changed",
+                table.name,
+                thousands(changed as f64)
+            ),
         };
         let share = if analyzed_rows > 0.0 {
-            format!(", {} of the {} rows the planner counts", percent(changed as f64 / analyzed_rows), thousands(analyzed_rows))
+            format!(
+                ", {} of its {} rows",
+                percent(changed as f64 / analyzed_rows),
+                thousands(analyzed_rows)
+            )
         } else {
-            ", yet the planner counts none".to_string()
+            String::new()
         };
         let why = match autovacuum_off(context, table) {
-            Some(where_off) => format!("; autovacuum is disabled {where_off}, so nothing will re-analyze it"),
+            Some(where_off) => {
+                format!("; autovacuum is disabled {where_off}, so nothing will re-analyze it")
+            }
             None => String::new(),
         };
         let mut finding = finding(
             &RULE,
             Severity::Warning,
-            format!("{}: {} rows changed {when}{share}{why}", table.name, thousands(changed as f64)),
+            format!("{when}{share}{why}"),
             Fix::Analyze {
                 schema: table.schema.clone(),
                 table: table.name.clone(),
@@ -113,14 +130,20 @@ fn check(context: &Context) -> Vec<Finding> {
             Evidence::new("analyzed_rows", analyzed_rows, "rows"),
         ];
         if analyzed_rows > 0.0 {
-            finding
-                .evidence
-                .push(Evidence::new("changed_fraction", changed as f64 / analyzed_rows, "ratio"));
+            finding.evidence.push(Evidence::new(
+                "changed_fraction",
+                changed as f64 / analyzed_rows,
+                "ratio",
+            ));
         }
-        if let Some(seconds) = last_analyzed.and_then(|at| seconds_between(at, &snapshot.captured_at)) {
-            finding
-                .evidence
-                .push(Evidence::new("seconds_since_analyze", seconds as f64, "seconds"));
+        if let Some(seconds) =
+            last_analyzed.and_then(|at| seconds_between(at, &snapshot.captured_at))
+        {
+            finding.evidence.push(Evidence::new(
+                "seconds_since_analyze",
+                seconds as f64,
+                "seconds",
+            ));
         }
         findings.push(finding);
     }
@@ -131,9 +154,9 @@ fn check(context: &Context) -> Vec<Finding> {
 /// option `autovacuum_enabled`) or `on the server` (the `autovacuum` setting).
 pub(super) fn autovacuum_off(context: &Context, table: &Table) -> Option<&'static str> {
     let disabled_on_table = table.options.iter().any(|option| {
-        option.split_once('=').is_some_and(|(name, value)| {
-            name.trim() == "autovacuum_enabled" && is_false(value)
-        })
+        option
+            .split_once('=')
+            .is_some_and(|(name, value)| name.trim() == "autovacuum_enabled" && is_false(value))
     });
     let disabled_on_server = context
         .snapshot
@@ -151,13 +174,20 @@ pub(super) fn autovacuum_off(context: &Context, table: &Table) -> Option<&'stati
 
 /// PostgreSQL's spellings of a false boolean (storage options keep the text as written).
 fn is_false(value: &str) -> bool {
-    matches!(value.trim().to_ascii_lowercase().as_str(), "false" | "off" | "no" | "0" | "f" | "n")
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "false" | "off" | "no" | "0" | "f" | "n"
+    )
 }
 
 /// The later of two optional timestamps.
 pub(super) fn latest<'a>(a: Option<&'a str>, b: Option<&'a str>) -> Option<&'a str> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(if epoch_seconds(b) > epoch_seconds(a) { b } else { a }),
+        (Some(a), Some(b)) => Some(if epoch_seconds(b) > epoch_seconds(a) {
+            b
+        } else {
+            a
+        }),
         (a, b) => a.or(b),
     }
 }
@@ -170,14 +200,22 @@ mod tests {
     /// 200,000 rows analyzed on 2026-11-20, then `changed` rows modified.
     fn inventory(changed: u64) -> Scenario {
         Scenario::new()
-            .table("inventory", 200_000, &[("product_id", 50_000.0), ("quantity", 200.0)])
-            .table_with("inventory", |table| table.activity.n_mod_since_analyze = changed)
+            .table(
+                "inventory",
+                200_000,
+                &[("product_id", 50_000.0), ("quantity", 200.0)],
+            )
+            .table_with("inventory", |table| {
+                table.activity.n_mod_since_analyze = changed
+            })
     }
 
     #[test]
     fn fires_when_most_of_the_table_changed_since_analyze() {
         let findings = inventory(300_000)
-            .table_with("inventory", |table| table.options = vec!["autovacuum_enabled=false".into()])
+            .table_with("inventory", |table| {
+                table.options = vec!["autovacuum_enabled=false".into()]
+            })
             .check(&RULE);
         assert_eq!(findings.len(), 1);
         let finding = &findings[0];
@@ -186,7 +224,11 @@ mod tests {
         assert_eq!(finding.evidence("changed_fraction"), Some(1.5));
         assert_eq!(finding.evidence("seconds_since_analyze"), Some(129_600.0));
         assert!(matches!(&finding.fix, Fix::Analyze { table, .. } if table == "inventory"));
-        assert!(finding.title.contains("autovacuum is disabled on it"), "{}", finding.title);
+        assert!(
+            finding.title.contains("autovacuum is disabled on it"),
+            "{}",
+            finding.title
+        );
         insta::assert_json_snapshot!(finding);
     }
 
@@ -225,14 +267,27 @@ mod tests {
                 });
             })
             .check(&RULE);
-        assert!(findings[0].title.contains("disabled on the server"), "{}", findings[0].title);
+        assert!(
+            findings[0].title.contains("disabled on the server"),
+            "{}",
+            findings[0].title
+        );
     }
 
     #[test]
     fn the_latest_analyze_counts() {
-        assert_eq!(latest(Some("2026-11-20T00:00:00Z"), Some("2026-11-21T00:00:00Z")), Some("2026-11-21T00:00:00Z"));
-        assert_eq!(latest(Some("2026-11-22T00:00:00Z"), Some("2026-11-21T00:00:00Z")), Some("2026-11-22T00:00:00Z"));
-        assert_eq!(latest(None, Some("2026-11-21T00:00:00Z")), Some("2026-11-21T00:00:00Z"));
+        assert_eq!(
+            latest(Some("2026-11-20T00:00:00Z"), Some("2026-11-21T00:00:00Z")),
+            Some("2026-11-21T00:00:00Z")
+        );
+        assert_eq!(
+            latest(Some("2026-11-22T00:00:00Z"), Some("2026-11-21T00:00:00Z")),
+            Some("2026-11-22T00:00:00Z")
+        );
+        assert_eq!(
+            latest(None, Some("2026-11-21T00:00:00Z")),
+            Some("2026-11-21T00:00:00Z")
+        );
         assert_eq!(latest(None, None), None);
     }
 }

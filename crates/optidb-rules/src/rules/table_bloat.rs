@@ -81,7 +81,10 @@ fn check(context: &Context) -> Vec<Finding> {
         if dead_fraction < thresholds.bloat_dead_fraction {
             continue;
         }
-        let last_vacuum = latest(activity.last_vacuum.as_deref(), activity.last_autovacuum.as_deref());
+        let last_vacuum = latest(
+            activity.last_vacuum.as_deref(),
+            activity.last_autovacuum.as_deref(),
+        );
         let when = match last_vacuum {
             Some(at) => format!("last vacuumed {at}"),
             None => "never vacuumed".to_string(),
@@ -111,10 +114,13 @@ fn check(context: &Context) -> Vec<Finding> {
             Evidence::new("live_rows", activity.live_tuples as f64, "rows"),
             Evidence::new("table_bytes", table.table_bytes as f64, "bytes"),
         ];
-        if let Some(seconds) = last_vacuum.and_then(|at| seconds_between(at, &snapshot.captured_at)) {
-            finding
-                .evidence
-                .push(Evidence::new("seconds_since_vacuum", seconds as f64, "seconds"));
+        if let Some(seconds) = last_vacuum.and_then(|at| seconds_between(at, &snapshot.captured_at))
+        {
+            finding.evidence.push(Evidence::new(
+                "seconds_since_vacuum",
+                seconds as f64,
+                "seconds",
+            ));
         }
         findings.push(finding);
     }
@@ -146,7 +152,10 @@ mod tests {
         assert_eq!(finding.tables, ["public.inventory"]);
         assert_eq!(finding.evidence("dead_rows"), Some(62_500.0));
         assert_eq!(finding.evidence("dead_fraction"), Some(0.5555555555555556));
-        assert_eq!(finding.evidence("seconds_since_vacuum"), Some(20.0 * 86_400.0 + 6.0 * 3_600.0));
+        assert_eq!(
+            finding.evidence("seconds_since_vacuum"),
+            Some(20.0 * 86_400.0 + 6.0 * 3_600.0)
+        );
         assert!(matches!(&finding.fix, Fix::Vacuum { table, .. } if table == "inventory"));
         insta::assert_json_snapshot!(finding);
     }
@@ -162,7 +171,11 @@ mod tests {
     fn a_never_vacuumed_table_says_so() {
         let findings = inventory(10_000, 40_000).check(&RULE);
         assert_eq!(findings.len(), 1);
-        assert!(findings[0].title.ends_with("never vacuumed"), "{}", findings[0].title);
+        assert!(
+            findings[0].title.ends_with("never vacuumed"),
+            "{}",
+            findings[0].title
+        );
         assert_eq!(findings[0].evidence("seconds_since_vacuum"), None);
     }
 }

@@ -64,9 +64,10 @@ fn check(context: &Context) -> Vec<Finding> {
         }
         for pair in &facts.facts.joins {
             for (inner, outer) in [(&pair.left, &pair.right), (&pair.right, &pair.left)] {
-                let (Some(inner_relation), Some(outer_relation)) =
-                    (relation(facts, inner.relation), relation(facts, outer.relation))
-                else {
+                let (Some(inner_relation), Some(outer_relation)) = (
+                    relation(facts, inner.relation),
+                    relation(facts, outer.relation),
+                ) else {
                     continue;
                 };
                 if inner.column.expression.is_some() || !filtered_to_few_rows(outer_relation) {
@@ -113,7 +114,10 @@ fn check(context: &Context) -> Vec<Finding> {
                     Evidence::new("time_share", share, "ratio"),
                     Evidence::new("plan_seq_scan", 1.0, "flag"),
                 ];
-                if !findings.iter().any(|f: &Finding| f.fix == found.fix && f.statements == found.statements) {
+                if !findings
+                    .iter()
+                    .any(|f: &Finding| f.fix == found.fix && f.statements == found.statements)
+                {
                     findings.push(found);
                 }
             }
@@ -169,19 +173,37 @@ mod tests {
     fn a_filtered_join_into_a_scanned_table_wants_an_index_on_the_join_column() {
         let findings = shop().check(&RULE);
         assert_eq!(findings.len(), 1, "{findings:#?}");
-        let Fix::CreateIndex(spec) = &findings[0].fix else { panic!() };
-        assert_eq!((spec.table.as_str(), spec.key_list()), ("order_items", vec!["order_id".to_string()]));
+        let Fix::CreateIndex(spec) = &findings[0].fix else {
+            panic!()
+        };
+        assert_eq!(
+            (spec.table.as_str(), spec.key_list()),
+            ("order_items", vec!["order_id".to_string()])
+        );
         insta::assert_snapshot!(findings[0].title);
     }
 
     #[test]
     fn an_index_on_the_join_column_or_an_unfiltered_join_is_fine() {
-        assert!(shop().index("order_items", "oi_order", &["order_id"], 10).check(&RULE).is_empty());
+        assert!(
+            shop()
+                .index("order_items", "oi_order", &["order_id"], 10)
+                .check(&RULE)
+                .is_empty()
+        );
         let report = Scenario::new()
             .table("orders", 100_000, &[("id", -1.0)])
             .table("order_items", 300_000, &[("order_id", 100_000.0)])
-            .statement(1, "SELECT count(*) FROM orders o JOIN order_items i ON i.order_id = o.id", 10, 900.0)
+            .statement(
+                1,
+                "SELECT count(*) FROM orders o JOIN order_items i ON i.order_id = o.id",
+                10,
+                900.0,
+            )
             .seq_scan_plan(1, "order_items", "");
-        assert!(report.check(&RULE).is_empty(), "a whole-table join is a hash join's job");
+        assert!(
+            report.check(&RULE).is_empty(),
+            "a whole-table join is a hash join's job"
+        );
     }
 }

@@ -3,7 +3,9 @@
 
 use optidb_model::{Catalog, Evidence, Finding, Fix, Index, Severity, TableKind};
 
-use super::index_shapes::{IndexShapes, enforces_something, keys_text, qualified, size_text, table_writes};
+use super::index_shapes::{
+    IndexShapes, enforces_something, keys_text, qualified, size_text, table_writes,
+};
 use super::{finding, thousands};
 use crate::{Context, Rule};
 
@@ -40,7 +42,9 @@ optidb reports valid indexes with `idx_scan = 0` that are at least
   updates on the referenced table need it even when they are rare (OPT003
   would ask for it back);
 - indexes of partitioned tables (their scans are counted on the partitions);
-- indexes that OPT004 (duplicate) or OPT005 (redundant) already ask to drop.
+- indexes that OPT004 (duplicate) or OPT005 (redundant) already ask to
+  drop, and the indexes they keep in place of a used one (the queries of the
+  dropped index will use them).
 
 The counters only cover the time since their last reset (or the server's
 start): the finding says how long that is. It is a warning when that is at
@@ -74,12 +78,19 @@ fn check(context: &Context) -> Vec<Finding> {
     let catalog = &context.snapshot.catalog;
     let shapes = IndexShapes::of(catalog);
     let window = context.stats_window_seconds();
-    let long_enough = window
-        .is_some_and(|seconds| seconds as f64 >= thresholds.unused_index_min_days * SECONDS_PER_DAY);
+    let long_enough = window.is_some_and(|seconds| {
+        seconds as f64 >= thresholds.unused_index_min_days * SECONDS_PER_DAY
+    });
     let since = match (&catalog.stats_reset, window) {
         (_, None) => "since statistics began (when is unknown)".to_string(),
-        (Some(_), Some(seconds)) => format!("in {} of statistics (since their last reset)", duration_text(seconds)),
-        (None, Some(seconds)) => format!("in {} of statistics (since the server started)", duration_text(seconds)),
+        (Some(_), Some(seconds)) => format!(
+            "in {} of statistics (since their last reset)",
+            duration_text(seconds)
+        ),
+        (None, Some(seconds)) => format!(
+            "in {} of statistics (since the server started)",
+            duration_text(seconds)
+        ),
     };
     let mut findings = Vec::new();
     for index in &catalog.indexes {
@@ -90,20 +101,32 @@ fn check(context: &Context) -> Vec<Finding> {
             || on_partitioned_table(catalog, index)
             || only_support_of_a_foreign_key(catalog, index)
             || shapes.asks_to_drop(index)
+            || shapes.takes_over_used_index(index)
         {
             continue;
         }
         let writes = table_writes(catalog, index);
-        let severity = if long_enough { Severity::Warning } else { Severity::Info };
+        let severity = if long_enough {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        let cost = if writes > 0 {
+            format!(
+                ", yet {} row writes maintained it ({})",
+                thousands(writes as f64),
+                size_text(index.bytes as f64)
+            )
+        } else {
+            format!("; it takes {}", size_text(index.bytes as f64))
+        };
         let mut finding = finding(
             &RULE,
             severity,
             format!(
-                "{} on {} was not scanned once {since}, yet {} row writes maintained it ({})",
+                "{} on {} was not scanned once {since}{cost}",
                 index.name,
                 keys_text(index),
-                thousands(writes as f64),
-                size_text(index.bytes as f64),
             ),
             Fix::DropIndex {
                 schema: index.schema.clone(),
@@ -119,9 +142,11 @@ fn check(context: &Context) -> Vec<Finding> {
             Evidence::new("table_writes", writes as f64, "rows"),
         ];
         if let Some(seconds) = window {
-            finding
-                .evidence
-                .push(Evidence::new("stats_window_seconds", seconds as f64, "seconds"));
+            finding.evidence.push(Evidence::new(
+                "stats_window_seconds",
+                seconds as f64,
+                "seconds",
+            ));
         }
         findings.push(finding);
     }
@@ -148,7 +173,9 @@ fn only_support_of_a_foreign_key(catalog: &Catalog, index: &Index) -> bool {
             leads_with(index, &fk.columns)
                 && !catalog
                     .indexes_of(&index.schema, &index.table)
-                    .any(|other| other.name != index.name && other.valid && leads_with(other, &fk.columns))
+                    .any(|other| {
+                        other.name != index.name && other.valid && leads_with(other, &fk.columns)
+                    })
         })
 }
 
@@ -159,9 +186,11 @@ fn leads_with(index: &Index, columns: &[String]) -> bool {
         && index.predicate.is_none()
         && !columns.is_empty()
         && index.keys.len() >= columns.len()
-        && index.keys[..columns.len()]
-            .iter()
-            .all(|key| key.column.as_ref().is_some_and(|column| columns.contains(column)))
+        && index.keys[..columns.len()].iter().all(|key| {
+            key.column
+                .as_ref()
+                .is_some_and(|column| columns.contains(column))
+        })
 }
 
 /// `8 seconds`, `12 minutes`, `5 hours`, `30 days`.
@@ -188,7 +217,11 @@ mod tests {
     /// Statistics kept for 30 days (the scenario's default).
     fn users() -> Scenario {
         Scenario::new()
-            .table("users", 100_000, &[("id", -1.0), ("email", -1.0), ("last_login_at", -0.8)])
+            .table(
+                "users",
+                100_000,
+                &[("id", -1.0), ("email", -1.0), ("last_login_at", -0.8)],
+            )
             .table_with("users", |table| {
                 table.activity.n_tup_ins = 1_000;
                 table.activity.n_tup_upd = 24_000;
@@ -210,9 +243,14 @@ mod tests {
         let finding = &findings[0];
         assert_eq!(finding.severity, Severity::Warning);
         assert_eq!(finding.indexes, ["public.users_last_login_at_idx"]);
-        assert_eq!(finding.evidence("stats_window_seconds"), Some(30.0 * 86_400.0));
+        assert_eq!(
+            finding.evidence("stats_window_seconds"),
+            Some(30.0 * 86_400.0)
+        );
         assert_eq!(finding.evidence("table_writes"), Some(25_000.0));
-        assert!(matches!(&finding.fix, Fix::DropIndex { name, .. } if name == "users_last_login_at_idx"));
+        assert!(
+            matches!(&finding.fix, Fix::DropIndex { name, .. } if name == "users_last_login_at_idx")
+        );
         insta::assert_json_snapshot!(finding);
     }
 
@@ -263,6 +301,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unused_index_that_makes_a_used_one_redundant_is_kept() {
+        // OPT005 drops `email` (used) in favour of `email_login`, which its
+        // queries will then use: asking to drop both would lose both.
+        let scenario = users().index("users", "email", &["email"], 90).index(
+            "users",
+            "email_login",
+            &["email", "last_login_at"],
+            0,
+        );
+        let findings = scenario.check(&RULE);
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+
+    #[test]
     fn the_kept_one_of_two_unused_duplicates_is_still_unused() {
         let findings = users()
             .index("users", "login_a", &["last_login_at"], 0)
@@ -283,7 +335,9 @@ mod tests {
         // prefix, which OPT004 and OPT005 would report instead).
         let second = scenario
             .index("orders", "orders_user_id_desc_idx", &["user_id"], 40)
-            .index_with("orders_user_id_desc_idx", |index| index.keys[0].descending = true);
+            .index_with("orders_user_id_desc_idx", |index| {
+                index.keys[0].descending = true
+            });
         assert_eq!(second.check(&RULE).len(), 1);
     }
 

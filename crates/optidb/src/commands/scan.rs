@@ -37,7 +37,8 @@ pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus>
         FailOn::Critical => Some(Severity::Critical),
         FailOn::Never => None,
     };
-    let failing = threshold.is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold));
+    let failing =
+        threshold.is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold));
     Ok(if failing {
         ExitStatus::Findings
     } else {
