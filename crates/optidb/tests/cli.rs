@@ -29,7 +29,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn commands_not_built_yet_say_so_and_exit_2() {
-    for command in ["scan", "simulate", "apply"] {
+    for command in ["simulate", "apply"] {
         let output = run(&[command]);
         assert_eq!(output.status.code(), Some(2), "{command}");
         assert!(output.stdout.is_empty());
@@ -75,7 +75,8 @@ async fn database_with_workload() -> String {
     client
         .batch_execute(
             "CREATE TABLE t (id int, v text);
-             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;",
+             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
+             ANALYZE t;",
         )
         .await
         .unwrap();
@@ -265,4 +266,82 @@ async fn one_statement_in_full_by_queryid_or_fingerprint() {
     let missing = run(&["bottlenecks", "--dsn", &dsn, "--id", "0123456789abcdef"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("no statement with queryid or fingerprint 0123456789abcdef"));
+}
+
+#[tokio::test]
+async fn scan_exit_codes_follow_fail_on_and_optidb_toml_silences_rules() {
+    let dsn = database_with_workload().await;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.json");
+    let snap = snap.to_str().unwrap();
+    let live = run(&[
+        "scan",
+        "--dsn",
+        &dsn,
+        "--save",
+        snap,
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(
+        live.status.code(),
+        Some(1),
+        "findings at or above info: {}",
+        stderr(&live)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let codes: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"OPT009"),
+        "LIKE on a 20,000-row table: {codes:?}"
+    );
+
+    // Offline, from the saved snapshot: same findings, no database needed.
+    let offline = run(&[
+        "scan",
+        "--from",
+        snap,
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(offline.status.code(), Some(0), "{}", stderr(&offline));
+    let again: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(again["findings"], json["findings"]);
+
+    let config = dir.path().join("optidb.toml");
+    std::fs::write(&config, "[rules]\ndisable = [\"leading-wildcard-like\"]\n").unwrap();
+    let quiet = run(&[
+        "scan",
+        "--from",
+        snap,
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "info",
+    ]);
+    let quiet_json: serde_json::Value = serde_json::from_slice(&quiet.stdout).unwrap();
+    assert!(
+        !quiet_json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "OPT009"),
+        "{quiet_json:#}"
+    );
+
+    std::fs::write(&config, "[rules]\ndisable = [\"OPT999\"]\n").unwrap();
+    let bad = run(&["scan", "--from", snap, "--config", config.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("OPT999"), "{}", stderr(&bad));
 }
