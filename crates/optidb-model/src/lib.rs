@@ -22,7 +22,9 @@ pub use catalog::{
     Setting, Table, TableActivity, TableKind,
 };
 pub use finding::{Evidence, Finding, Fix, IndexKeySpec, IndexSpec};
-pub use recommendation::{ActionKind, Recommendation, Risk, RiskLevel};
+pub use recommendation::{
+    ActionKind, Recommendation, Risk, RiskLevel, Simulation, StatementEffect,
+};
 pub use severity::Severity;
 pub use snapshot::{
     IngestWarning, ServerInfo, Snapshot, SnapshotError, StatementStatsInfo, WorkloadTotals,

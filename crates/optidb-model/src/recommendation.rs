@@ -37,6 +37,9 @@ pub struct Recommendation {
     pub statements: Vec<i64>,
     /// The tables it touches.
     pub tables: Vec<String>,
+    /// What a what-if simulation showed, when one ran.
+    #[serde(default)]
+    pub simulation: Option<Simulation>,
 }
 
 /// The kind of a recommendation's action.
@@ -84,4 +87,44 @@ pub enum RiskLevel {
     Medium,
     /// Touches the application or holds strong locks.
     High,
+}
+
+/// What a what-if simulation showed for one candidate index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Simulation {
+    /// How it was simulated, e.g. `hypopg 1.3.1`.
+    pub method: String,
+    /// The hypothetical index's size, in bytes, when known.
+    pub index_bytes: Option<i64>,
+    /// Per statement affected.
+    pub statements: Vec<StatementEffect>,
+    /// Why it could not be simulated, when it could not.
+    pub skipped: Option<String>,
+}
+
+impl Simulation {
+    /// The largest cost improvement (0–1) on any statement.
+    pub fn best_improvement(&self) -> Option<f64> {
+        self.statements
+            .iter()
+            .map(|effect| effect.improvement)
+            .reduce(f64::max)
+    }
+}
+
+/// How a change affects one statement's generic plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementEffect {
+    /// The statement.
+    pub queryid: i64,
+    /// Plan cost before.
+    pub cost_before: f64,
+    /// Plan cost after.
+    pub cost_after: f64,
+    /// `1 - after / before`: 0.9 is 90% cheaper; negative is dearer.
+    pub improvement: f64,
+    /// Whether the new plan uses the simulated index.
+    pub uses_index: bool,
+    /// What changed in the plan, e.g. `Seq Scan on users → Index Scan on users`.
+    pub plan_changes: Vec<String>,
 }

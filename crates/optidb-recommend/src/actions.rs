@@ -252,6 +252,7 @@ impl Action {
             codes,
             statements,
             tables,
+            simulation: None,
         }
     }
 

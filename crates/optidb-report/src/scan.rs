@@ -383,6 +383,7 @@ mod tests {
             codes: vec!["OPT001".into(), "OPT003".into()],
             statements: vec![-8_817_266_385_283_457_021],
             tables: vec!["public.orders".into()],
+            simulation: None,
         };
         ScanReport::new(&snapshot, &[finding], &[recommendation], 84.2)
     }
