@@ -22,6 +22,7 @@ pub use format::{OutputFormat, TableStyle, TableWidth};
 pub use plan_tree::render_plan;
 pub use scan::{
     EvidenceEntry, FindingEntry, RecommendationEntry, RiskEntry, ScanReport, ScanSummary,
+    SimulationEntry, SimulationSummary, StatementEffectEntry,
 };
 pub use schema::json_schema;
 pub use statement_detail::{StatementDetail, StatementIo};

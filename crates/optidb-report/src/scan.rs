@@ -48,6 +48,11 @@ pub struct ScanSummary {
     pub critical: usize,
     /// How long the scan took, in milliseconds.
     pub duration_ms: f64,
+    /// How recommendations were proven: `hypopg 1.3.1`, or why they were not.
+    pub simulation: String,
+    /// Index recommendations dropped because the simulation showed no
+    /// statement getting at least 10% cheaper.
+    pub dropped_by_simulation: usize,
 }
 
 /// One recommendation.
@@ -83,6 +88,49 @@ pub struct RecommendationEntry {
     pub statements: Vec<String>,
     /// Tables it touches, `schema.name`.
     pub tables: Vec<String>,
+    /// What the what-if simulation showed, when one ran.
+    pub simulation: Option<SimulationEntry>,
+}
+
+/// A what-if simulation of an index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SimulationEntry {
+    /// How, e.g. `hypopg 1.3.1`.
+    pub method: String,
+    /// Why it could not be simulated, if it could not.
+    pub skipped: Option<String>,
+    /// The hypothetical index's size, bytes.
+    pub index_bytes: Option<i64>,
+    /// The largest improvement on any statement (0–1).
+    pub best_improvement: Option<f64>,
+    /// Per statement.
+    pub statements: Vec<StatementEffectEntry>,
+}
+
+/// One statement's plan cost before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatementEffectEntry {
+    /// queryid, as a string.
+    pub queryid: String,
+    /// Plan cost before.
+    pub cost_before: f64,
+    /// Plan cost after.
+    pub cost_after: f64,
+    /// `1 - after / before`.
+    pub improvement: f64,
+    /// Whether the new plan uses the index.
+    pub uses_index: bool,
+    /// What changed in the plan.
+    pub plan_changes: Vec<String>,
+}
+
+/// How the recommendations of a scan were proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulationSummary {
+    /// `hypopg 1.3.1`, or why there was no simulation.
+    pub method: String,
+    /// Recommendations dropped by it.
+    pub dropped: usize,
 }
 
 /// Cost and risk of a recommendation.
@@ -141,6 +189,7 @@ impl ScanReport {
         findings: &[Finding],
         recommendations: &[Recommendation],
         duration_ms: f64,
+        simulation: SimulationSummary,
     ) -> Self {
         let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
         ScanReport {
@@ -156,6 +205,8 @@ impl ScanReport {
                 warning: count(Severity::Warning),
                 critical: count(Severity::Critical),
                 duration_ms,
+                simulation: simulation.method,
+                dropped_by_simulation: simulation.dropped,
             },
             recommendations: recommendations.iter().map(recommendation_entry).collect(),
             findings: findings.iter().map(finding_entry).collect(),
@@ -186,6 +237,14 @@ impl ScanReport {
             summary.warning,
             summary.info,
         );
+        out.push_str(&format!("What-if: {}", summary.simulation));
+        if summary.dropped_by_simulation > 0 {
+            out.push_str(&format!(
+                "; {} index recommendation(s) dropped: no statement got 10% cheaper",
+                summary.dropped_by_simulation
+            ));
+        }
+        out.push_str(".\n");
         if self.recommendations.is_empty() {
             out.push_str("Nothing to recommend.\n");
             return out;
@@ -208,7 +267,15 @@ impl ScanReport {
                     .set_content_arrangement(ContentArrangement::Disabled);
             }
         }
-        table.set_header(vec!["#", "severity", "why", "DDL", "risk", "confidence"]);
+        table.set_header(vec![
+            "#",
+            "severity",
+            "why",
+            "DDL",
+            "risk",
+            "simulated",
+            "confidence",
+        ]);
         for entry in &self.recommendations {
             let ddl = entry
                 .ddl
@@ -220,6 +287,7 @@ impl ScanReport {
                 Cell::new(format!("{} [{}]", entry.title, entry.codes.join(", "))),
                 Cell::new(ddl),
                 Cell::new(risk_text(&entry.risk)),
+                Cell::new(simulation_text(entry.simulation.as_ref())),
                 Cell::new(format!("{:.2}", entry.confidence)),
             ]);
         }
@@ -231,6 +299,19 @@ impl ScanReport {
             out.push_str(&format!("warning: {warning}\n"));
         }
         out
+    }
+}
+
+fn simulation_text(simulation: Option<&SimulationEntry>) -> String {
+    match simulation {
+        None => "-".into(),
+        Some(SimulationEntry {
+            skipped: Some(_), ..
+        }) => "not simulable".into(),
+        Some(simulation) => match simulation.best_improvement {
+            Some(best) => format!("-{:.0}% cost", best * 100.0),
+            None => "no plan".into(),
+        },
     }
 }
 
@@ -282,6 +363,28 @@ fn recommendation_entry(recommendation: &Recommendation) -> RecommendationEntry 
             .map(i64::to_string)
             .collect(),
         tables: recommendation.tables.clone(),
+        simulation: recommendation.simulation.as_ref().map(simulation_entry),
+    }
+}
+
+fn simulation_entry(simulation: &optidb_model::Simulation) -> SimulationEntry {
+    SimulationEntry {
+        method: simulation.method.clone(),
+        skipped: simulation.skipped.clone(),
+        index_bytes: simulation.index_bytes,
+        best_improvement: simulation.best_improvement(),
+        statements: simulation
+            .statements
+            .iter()
+            .map(|effect| StatementEffectEntry {
+                queryid: effect.queryid.to_string(),
+                cost_before: effect.cost_before,
+                cost_after: effect.cost_after,
+                improvement: effect.improvement,
+                uses_index: effect.uses_index,
+                plan_changes: effect.plan_changes.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -383,9 +486,30 @@ mod tests {
             codes: vec!["OPT001".into(), "OPT003".into()],
             statements: vec![-8_817_266_385_283_457_021],
             tables: vec!["public.orders".into()],
-            simulation: None,
+            simulation: Some(optidb_model::Simulation {
+                method: "hypopg 1.3.1".into(),
+                index_bytes: Some(22_609_920),
+                statements: vec![optidb_model::StatementEffect {
+                    queryid: -8_817_266_385_283_457_021,
+                    cost_before: 20_834.0,
+                    cost_after: 12.6,
+                    improvement: 1.0 - 12.6 / 20_834.0,
+                    uses_index: true,
+                    plan_changes: vec!["Seq Scan on orders → Index Scan on orders".into(), "Sort removed".into()],
+                }],
+                skipped: None,
+            }),
         };
-        ScanReport::new(&snapshot, &[finding], &[recommendation], 84.2)
+        ScanReport::new(
+            &snapshot,
+            &[finding],
+            &[recommendation],
+            84.2,
+            SimulationSummary {
+                method: "hypopg 1.3.1".into(),
+                dropped: 1,
+            },
+        )
     }
 
     #[test]
@@ -403,7 +527,16 @@ mod tests {
 
     #[test]
     fn nothing_found_says_so() {
-        let empty = ScanReport::new(&Snapshot::default(), &[], &[], 1.0);
+        let empty = ScanReport::new(
+            &Snapshot::default(),
+            &[],
+            &[],
+            1.0,
+            SimulationSummary {
+                method: "skipped: offline snapshot".into(),
+                dropped: 0,
+            },
+        );
         assert!(
             empty
                 .to_table(TableStyle::plain())

@@ -11,7 +11,9 @@
 
 mod error;
 mod plan_diff;
+mod recommendations;
 mod whatif;
 
 pub use error::Error;
+pub use recommendations::{MIN_IMPROVEMENT, Proven, prove};
 pub use whatif::{Hypopg, WhatIf, WhatIfOptions, hypopg, what_if};

@@ -162,3 +162,79 @@ async fn a_database_without_hypopg_says_how_to_install_it() {
     assert!(matches!(err, Error::HypopgMissing { .. }), "{err}");
     assert!(err.to_string().contains("CREATE EXTENSION hypopg"), "{err}");
 }
+
+#[tokio::test]
+async fn recommendations_that_help_no_statement_are_dropped() {
+    let cluster = Cluster::shared().unwrap();
+    let db = cluster.create_database().await.unwrap();
+    let setup = db.connect().await.unwrap();
+    setup
+        .batch_execute(
+            "CREATE TABLE t (id int, v text, w int);
+             INSERT INTO t SELECT g, md5(g::text), g % 7 FROM generate_series(1, 20000) g;
+             ANALYZE t;",
+        )
+        .await
+        .unwrap();
+    let client = session(&db).await;
+    let snapshot = optidb_model::Snapshot {
+        server: optidb_model::ServerInfo {
+            version_num: 150000,
+            ..Default::default()
+        },
+        statements: vec![optidb_model::Statement {
+            queryid: 7,
+            query: "SELECT v FROM t WHERE id = $1".into(),
+            calls: 100,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let recommendation = |rank: usize, column: &str| optidb_model::Recommendation {
+        id: format!("R{rank}"),
+        rank,
+        severity: optidb_model::Severity::Warning,
+        action: ActionKind::CreateIndex,
+        title: format!("Create index on t({column})"),
+        ddl: Some(format!(
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"x_{column}\" ON t ({column});"
+        )),
+        rollback: None,
+        rationale: String::new(),
+        confidence: 0.5,
+        confidence_basis: String::new(),
+        risk: optidb_model::Risk {
+            level: optidb_model::RiskLevel::Low,
+            lock: String::new(),
+            build_seconds: None,
+            index_bytes: None,
+            write_overhead: None,
+        },
+        estimated_savings_ms: 0.0,
+        codes: vec!["OPT001".into()],
+        statements: vec![7],
+        tables: vec!["public.t".into()],
+        simulation: None,
+    };
+    let mut recommendations = vec![recommendation(1, "w"), recommendation(2, "id")];
+    let proven = optidb_simulate::prove(
+        &client,
+        &snapshot,
+        &mut recommendations,
+        &WhatIfOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(proven.simulated, 2);
+    assert_eq!(proven.dropped.len(), 1);
+    assert_eq!(
+        proven.dropped[0].title, "Create index on t(w)",
+        "an index on w does nothing for id = $1"
+    );
+    assert_eq!(recommendations.len(), 1);
+    assert_eq!(
+        (recommendations[0].rank, recommendations[0].title.as_str()),
+        (1, "Create index on t(id)")
+    );
+    assert_eq!(hypothetical_indexes(&client).await, 0);
+}

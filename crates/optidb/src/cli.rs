@@ -94,6 +94,9 @@ pub struct ScanArgs {
     /// How many statements to analyse, the top ones by total time.
     #[arg(long, short = 'n', default_value_t = 100)]
     pub limit: usize,
+    /// Do not prove index recommendations with HypoPG (what-if).
+    #[arg(long)]
+    pub no_simulate: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

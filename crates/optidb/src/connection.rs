@@ -6,25 +6,45 @@ use std::path::Path;
 use anyhow::Context;
 use optidb_ingest::{IngestOptions, Snapshot, take_snapshot};
 use optidb_pg::{ConnectionTarget, SessionSettings};
+use tokio_postgres::Client;
 
 use crate::cli::SourceArgs;
 use crate::output::Output;
 
+/// A snapshot, and the read-only session it was read through when it was
+/// read live (commands that go on to simulate reuse it).
+pub struct Source {
+    pub snapshot: Snapshot,
+    pub session: Option<Client>,
+}
+
 /// The snapshot the arguments name, keeping the top `top` statements.
 pub async fn snapshot(args: &SourceArgs, top: usize, output: &Output) -> anyhow::Result<Snapshot> {
-    let snapshot = match &args.from {
-        Some(path) => read(path)?,
+    Ok(source(args, top, output).await?.snapshot)
+}
+
+/// The snapshot the arguments name, with its live session if any.
+pub async fn source(args: &SourceArgs, top: usize, output: &Output) -> anyhow::Result<Source> {
+    let source = match &args.from {
+        Some(path) => Source {
+            snapshot: read(path)?,
+            session: None,
+        },
         None => {
             let target =
                 ConnectionTarget::resolve(args.dsn.as_deref(), |name| std::env::var(name).ok())?;
-            from_target(&target, top, output).await?
+            let (snapshot, session) = read_live(&target, top, output).await?;
+            Source {
+                snapshot,
+                session: Some(session),
+            }
         }
     };
     if let Some(path) = &args.save {
-        save(&snapshot, path)?;
+        save(&source.snapshot, path)?;
         output.hint(&format!("Snapshot saved to {}", path.display()));
     }
-    Ok(snapshot)
+    Ok(source)
 }
 
 /// Reads a snapshot of `target` through a read-only session.
@@ -33,6 +53,14 @@ pub async fn from_target(
     top: usize,
     output: &Output,
 ) -> anyhow::Result<Snapshot> {
+    Ok(read_live(target, top, output).await?.0)
+}
+
+async fn read_live(
+    target: &ConnectionTarget,
+    top: usize,
+    output: &Output,
+) -> anyhow::Result<(Snapshot, Client)> {
     for note in target.notes() {
         output.hint(&format!("note: {note}"));
     }
@@ -51,7 +79,7 @@ pub async fn from_target(
     for warning in &snapshot.warnings {
         output.hint(&format!("warning: {}", warning.message));
     }
-    Ok(snapshot)
+    Ok((snapshot, client))
 }
 
 fn read(path: &Path) -> anyhow::Result<Snapshot> {

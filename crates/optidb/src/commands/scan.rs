@@ -7,11 +7,11 @@ use std::time::Instant;
 use anyhow::Context;
 use optidb_fingerprint::analyze_workload;
 use optidb_model::Severity;
-use optidb_report::{OutputFormat, ScanReport};
+use optidb_report::{OutputFormat, ScanReport, SimulationSummary};
 use optidb_rules::Config;
 
 use crate::cli::{FailOn, ScanArgs};
-use crate::connection;
+use crate::connection::{self, Source};
 use crate::exit::ExitStatus;
 use crate::output::Output;
 
@@ -21,12 +21,20 @@ const DEFAULT_CONFIG: &str = "optidb.toml";
 pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus> {
     let config = load_config(args.config.as_deref())?;
     let started = Instant::now();
-    let snapshot = connection::snapshot(&args.source, args.limit, output).await?;
+    let source = connection::source(&args.source, args.limit, output).await?;
+    let snapshot = &source.snapshot;
     let workload = analyze_workload(&snapshot.statements);
-    let findings = optidb_rules::check(&snapshot, &workload, &config);
-    let recommendations = optidb_recommend::recommend(&snapshot, &findings);
+    let findings = optidb_rules::check(snapshot, &workload, &config);
+    let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
+    let simulation = prove(&source, args.no_simulate, &mut recommendations, output).await?;
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let report = ScanReport::new(&snapshot, &findings, &recommendations, duration_ms);
+    let report = ScanReport::new(
+        snapshot,
+        &findings,
+        &recommendations,
+        duration_ms,
+        simulation,
+    );
     match output.format {
         OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
         OutputFormat::Json => output.result(&report.to_json()?)?,
@@ -43,6 +51,50 @@ pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus>
         ExitStatus::Findings
     } else {
         ExitStatus::Success
+    })
+}
+
+/// Proves the index recommendations with HypoPG when the snapshot was read
+/// live and the database has it; says why not otherwise.
+async fn prove(
+    source: &Source,
+    disabled: bool,
+    recommendations: &mut Vec<optidb_model::Recommendation>,
+    output: &Output,
+) -> anyhow::Result<SimulationSummary> {
+    let skipped = |why: &str| SimulationSummary {
+        method: format!("skipped: {why}"),
+        dropped: 0,
+    };
+    if disabled {
+        return Ok(skipped("--no-simulate"));
+    }
+    let Some(session) = &source.session else {
+        return Ok(skipped("a saved snapshot has no database to simulate on"));
+    };
+    let hypopg = match optidb_simulate::hypopg(session).await {
+        Ok(hypopg) => hypopg,
+        Err(error @ optidb_simulate::Error::HypopgMissing { .. }) => {
+            output.hint(&format!("note: {error}"));
+            return Ok(skipped("hypopg is not installed"));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let spinner = output.spinner("Proving the index recommendations with HypoPG");
+    let proven = optidb_simulate::prove(
+        session,
+        &source.snapshot,
+        recommendations,
+        &optidb_simulate::WhatIfOptions::default(),
+    )
+    .await?;
+    spinner.finish_and_clear();
+    Ok(SimulationSummary {
+        method: format!(
+            "hypopg {} ({} indexes simulated)",
+            hypopg.version, proven.simulated
+        ),
+        dropped: proven.dropped.len(),
     })
 }
 
