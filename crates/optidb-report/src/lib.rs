@@ -15,6 +15,7 @@ mod plan_facts;
 mod plan_tree;
 mod scan;
 mod schema;
+mod simulate;
 mod statement_detail;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
@@ -25,6 +26,7 @@ pub use scan::{
     SimulationEntry, SimulationSummary, StatementEffectEntry,
 };
 pub use schema::json_schema;
+pub use simulate::{CandidateEntry, EffectEntry, SimulateReport};
 pub use statement_detail::{StatementDetail, StatementIo};
 
 /// Version of the JSON output's shape. Bumped on any incompatible change;

@@ -5,10 +5,10 @@
 use schemars::schema_for;
 use serde_json::json;
 
-use crate::{BottlenecksReport, SCHEMA_VERSION, ScanReport, StatementDetail};
+use crate::{BottlenecksReport, SCHEMA_VERSION, ScanReport, SimulateReport, StatementDetail};
 
 /// One JSON Schema document describing each output (`optidb scan`,
-/// `optidb bottlenecks`, `optidb bottlenecks --id`), keyed by command.
+/// `optidb bottlenecks`, `optidb bottlenecks --id`, `optidb simulate`), keyed by command.
 pub fn json_schema() -> serde_json::Value {
     json!({
         "$comment": "Generated from crates/optidb-report by `cargo test -p optidb-report` (UPDATE_SCHEMA=1 to rewrite). Do not edit.",
@@ -17,6 +17,7 @@ pub fn json_schema() -> serde_json::Value {
             "scan": schema_for!(ScanReport),
             "bottlenecks": schema_for!(BottlenecksReport),
             "bottlenecks --id": schema_for!(StatementDetail),
+            "simulate": schema_for!(SimulateReport),
         }
     })
 }

@@ -71,8 +71,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Show the statements that take the most time.
     Bottlenecks(BottlenecksArgs),
-    /// Prove a recommendation with hypothetical indexes before applying it.
-    Simulate(NotBuiltArgs),
+    /// Prove an index with HypoPG before building it: the plan cost of every
+    /// statement it touches, before and after.
+    Simulate(SimulateArgs),
     /// Apply a recommendation safely, with rollback and an audit trail.
     Apply(NotBuiltArgs),
     /// Start a throwaway PostgreSQL, load a demo shop with planted problems,
@@ -118,6 +119,30 @@ pub struct BottlenecksArgs {
     /// Show one statement in full, with its plan: a queryid or a fingerprint.
     #[arg(long, value_name = "QUERYID|FINGERPRINT", allow_hyphen_values = true)]
     pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// A database (simulation needs a live one with hypopg).
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+    /// A recommendation's number, as `optidb scan` ranks them.
+    #[arg(
+        value_name = "RECOMMENDATION",
+        required_unless_present = "index",
+        conflicts_with = "index"
+    )]
+    pub recommendation: Option<usize>,
+    /// An index to simulate (`CREATE INDEX … ON table (…)`); repeatable.
+    #[arg(long, value_name = "DDL")]
+    pub index: Vec<String>,
+    /// The scan's configuration, to number recommendations as it does
+    /// (default: ./optidb.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How many statements to read, the top ones by total time.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

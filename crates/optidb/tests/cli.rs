@@ -29,7 +29,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn commands_not_built_yet_say_so_and_exit_2() {
-    for command in ["simulate", "apply"] {
+    for command in ["apply"] {
         let output = run(&[command]);
         assert_eq!(output.status.code(), Some(2), "{command}");
         assert!(output.stdout.is_empty());
@@ -344,4 +344,60 @@ async fn scan_exit_codes_follow_fail_on_and_optidb_toml_silences_rules() {
     let bad = run(&["scan", "--from", snap, "--config", config.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("OPT999"), "{}", stderr(&bad));
+}
+
+/// A database whose top statement looks rows up by an unindexed column.
+async fn database_with_lookups() -> String {
+    let cluster = Cluster::shared().unwrap();
+    let db = cluster.create_database().await.unwrap();
+    let client = db.connect().await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE t (id int, v text);
+             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
+             ANALYZE t;",
+        )
+        .await
+        .unwrap();
+    for id in 0..50 {
+        client
+            .query("SELECT v FROM t WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+    }
+    db.dsn().to_string()
+}
+
+#[tokio::test]
+async fn simulate_costs_a_given_index_and_a_scan_recommendation() {
+    let dsn = database_with_lookups().await;
+    let given = run(&[
+        "simulate",
+        "--dsn",
+        &dsn,
+        "--index",
+        "CREATE INDEX ON t (id)",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(given.status.code(), Some(0), "{}", stderr(&given));
+    let json: serde_json::Value = serde_json::from_slice(&given.stdout).unwrap();
+    let effect = &json["candidates"][0]["statements"][0];
+    assert_eq!(effect["query"], "SELECT v FROM t WHERE id = $1");
+    assert_eq!(effect["uses_index"], true);
+    assert!(effect["improvement"].as_f64().unwrap() > 0.9, "{effect}");
+
+    let first = run(&["simulate", "--dsn", &dsn, "1"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let text = String::from_utf8(first.stdout).unwrap();
+    assert!(text.contains("\"optidb_t_id_idx\""), "{text}");
+    assert!(text.contains("Seq Scan on t → Index Scan on t"), "{text}");
+
+    let missing = run(&["simulate", "--dsn", &dsn, "99"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no recommendation #99"),
+        "{}",
+        stderr(&missing)
+    );
 }

@@ -100,7 +100,7 @@ async fn prove(
 
 /// The rules' configuration: `path`, else `./optidb.toml` if it exists,
 /// else the defaults.
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let (path, required) = match path {
         Some(path) => (path, true),
         None => (Path::new(DEFAULT_CONFIG), false),
