@@ -190,9 +190,10 @@ pub(crate) fn hypothetical_ddl(candidate: &str) -> String {
     let statement = candidate
         .split(';')
         .map(str::trim)
-        .filter(|part| part.to_ascii_uppercase().starts_with("CREATE"))
-        .filter(|part| part.to_ascii_uppercase().contains(" INDEX"))
-        .next_back()
+        .rfind(|part| {
+            let upper = part.to_ascii_uppercase();
+            upper.starts_with("CREATE") && upper.contains(" INDEX")
+        })
         .unwrap_or(candidate.trim());
     let upper = statement.to_ascii_uppercase();
     let unique = upper.starts_with("CREATE UNIQUE ");
