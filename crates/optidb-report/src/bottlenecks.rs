@@ -1,15 +1,14 @@
 //! `optidb bottlenecks` (and the end of `optidb demo`): the statements that
 //! take the most time.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, CellAlignment};
 use optidb_model::Snapshot;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::format::{millis, one_line, percent, thousands};
+use crate::format::{millis, new_table, one_line, percent, thousands};
 use crate::plan_facts::plan_facts;
-use crate::{SCHEMA_VERSION, TableStyle, TableWidth};
+use crate::{SCHEMA_VERSION, TableStyle};
 
 /// The statements that take the most time, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -138,27 +137,7 @@ impl BottlenecksReport {
 
     /// A table for a terminal, followed by one line of totals.
     pub fn to_table(&self, style: TableStyle) -> String {
-        let mut table = Table::new();
-        table.load_style(UTF8_FULL_CONDENSED);
-        if style.color {
-            table.enforce_styling();
-        }
-        match style.width {
-            TableWidth::Terminal => {
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            TableWidth::Fixed(width) => {
-                table
-                    .force_no_tty()
-                    .set_width(width)
-                    .set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            TableWidth::Unlimited => {
-                table
-                    .force_no_tty()
-                    .set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
+        let mut table = new_table(style);
         let header = [
             "#",
             "total ms",

@@ -25,6 +25,34 @@ pub struct TableStyle {
     pub width: TableWidth,
 }
 
+/// A new table drawn the way every optidb table is: condensed UTF-8
+/// borders, styled only when colors are on, as wide as `style` allows.
+pub(crate) fn new_table(style: TableStyle) -> comfy_table::Table {
+    use comfy_table::ContentArrangement;
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    if style.color {
+        table.enforce_styling();
+    }
+    match style.width {
+        TableWidth::Terminal => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        TableWidth::Fixed(width) => {
+            table
+                .force_no_tty()
+                .set_width(width)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        TableWidth::Unlimited => {
+            table
+                .force_no_tty()
+                .set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table
+}
+
 /// How wide a table may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableWidth {

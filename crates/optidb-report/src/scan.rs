@@ -1,14 +1,13 @@
 //! `optidb scan`: what was scanned, the ranked recommendations and the
 //! findings behind them.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Cell, CellAlignment};
 use optidb_model::{Finding, Fix, Recommendation, Severity, Snapshot};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::format::{millis, thousands};
-use crate::{SCHEMA_VERSION, TableStyle, TableWidth};
+use crate::format::{millis, new_table, thousands};
+use crate::{SCHEMA_VERSION, TableStyle};
 
 /// The result of a scan, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -249,24 +248,7 @@ impl ScanReport {
             out.push_str("Nothing to recommend.\n");
             return out;
         }
-        let mut table = Table::new();
-        table.load_style(UTF8_FULL_CONDENSED);
-        match style.width {
-            TableWidth::Terminal => {
-                table.set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            TableWidth::Fixed(width) => {
-                table
-                    .force_no_tty()
-                    .set_width(width)
-                    .set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            TableWidth::Unlimited => {
-                table
-                    .force_no_tty()
-                    .set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
+        let mut table = new_table(style);
         table.set_header(vec![
             "#",
             "severity",

@@ -1,14 +1,13 @@
 //! `optidb simulate`: what each candidate index does to the plan cost of
 //! every statement it touches, and to the workload in total.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Cell, CellAlignment};
 use optidb_model::{Simulation, Snapshot};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::format::{one_line, thousands};
-use crate::{SCHEMA_VERSION, TableStyle, TableWidth};
+use crate::format::{new_table, one_line, thousands};
+use crate::{SCHEMA_VERSION, TableStyle};
 
 /// The result of a what-if simulation, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -141,24 +140,7 @@ impl SimulateReport {
                 out.push_str("  no statement's plan changes: the planner would not use it\n\n");
                 continue;
             }
-            let mut table = Table::new();
-            table.load_style(UTF8_FULL_CONDENSED);
-            match style.width {
-                TableWidth::Terminal => {
-                    table.set_content_arrangement(ContentArrangement::Dynamic);
-                }
-                TableWidth::Fixed(width) => {
-                    table
-                        .force_no_tty()
-                        .set_width(width)
-                        .set_content_arrangement(ContentArrangement::Dynamic);
-                }
-                TableWidth::Unlimited => {
-                    table
-                        .force_no_tty()
-                        .set_content_arrangement(ContentArrangement::Disabled);
-                }
-            }
+            let mut table = new_table(style);
             table.set_header(vec![
                 "statement",
                 "calls",
