@@ -39,6 +39,18 @@ const PROBES: &[Probe] = &[
         sample: |target| first_number(&run_example(target, "rules_bench")?, "rules_recommend_ms"),
     },
     Probe {
+        name: "one what-if evaluation (create + EXPLAIN + reset)",
+        unit: "ms",
+        target: "<= 20",
+        sample: |target| first_number(&run_example(target, "selection_bench")?, "whatif_eval_ms"),
+    },
+    Probe {
+        name: "workload selection: 100 statements, 50 candidates",
+        unit: "ms",
+        target: "<= 10000",
+        sample: |target| first_number(&run_example(target, "selection_bench")?, "selection_ms"),
+    },
+    Probe {
         name: "optidb demo, start to output",
         unit: "ms",
         target: "< 60000",

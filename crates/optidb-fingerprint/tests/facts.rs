@@ -114,6 +114,61 @@ fn bare_boolean_columns_are_equalities_on_constants() {
     assert!(eq.iter().all(|e| e.value == Operand::Constant));
 }
 
+// --------------------------------------------------------- parameter numbers
+
+#[test]
+fn each_predicate_records_the_number_of_the_parameter_it_compares_with() {
+    let f = facts(
+        "SELECT * FROM orders o WHERE $2 = o.user_id AND o.status = $1::text \
+         AND o.created_at BETWEEN $3 AND timestamptz $4 AND o.total > 10 \
+         AND o.id IN ($5, 7, $6) AND o.ref = ANY($7) AND o.note ILIKE $8 \
+         AND lower(o.code) = lower($9) AND o.kind = 'x'",
+    )
+    .unwrap();
+    let orders = rel(&f, "o");
+    let eq: Vec<(&str, Option<u32>)> = orders
+        .columns
+        .equality
+        .iter()
+        .map(|e| (e.column.column.as_str(), e.param))
+        .collect();
+    assert_eq!(
+        eq,
+        [
+            ("code", None), // lower($9) is an expression of it, not the value
+            ("kind", None),
+            ("status", Some(1)),
+            ("user_id", Some(2)),
+        ]
+    );
+    let range: Vec<(&str, Option<u32>, Option<u32>)> = orders
+        .columns
+        .range
+        .iter()
+        .map(|r| (r.column.column.as_str(), r.param, r.upper_param))
+        .collect();
+    assert_eq!(
+        range,
+        [("created_at", Some(3), Some(4)), ("total", None, None)]
+    );
+    let in_lists: Vec<(&str, &[u32])> = orders
+        .columns
+        .in_list
+        .iter()
+        .map(|i| (i.column.column.as_str(), i.params.as_slice()))
+        .collect();
+    assert_eq!(in_lists, [("id", &[5, 6][..]), ("ref", &[7][..])]);
+    assert_eq!(orders.columns.like[0].param, Some(8));
+}
+
+#[test]
+fn the_same_comparison_with_two_parameters_stays_one_predicate() {
+    let f = facts("SELECT * FROM t WHERE a = $2 OR a = $1").unwrap();
+    let eq = &rel(&f, "t").columns.equality;
+    assert_eq!(eq.len(), 1, "{eq:?}");
+    assert_eq!(eq[0].param, Some(1));
+}
+
 // ------------------------------------------------------------------- range
 
 #[test]

@@ -281,6 +281,10 @@ pub struct Equality {
     pub column: ColumnExpr,
     /// What it is compared with.
     pub value: Operand,
+    /// The parameter's number when the value is a `$n` (possibly cast):
+    /// where real-mode simulation draws realistic values for it from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<u32>,
 }
 
 /// A range comparison operator, with the column on its left.
@@ -313,6 +317,13 @@ pub struct Range {
     pub op: RangeOp,
     /// What the column is compared with (for `BETWEEN`, the lower bound).
     pub value: Operand,
+    /// The parameter's number when the value (for `BETWEEN`, the lower
+    /// bound) is a `$n`, possibly cast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<u32>,
+    /// For `BETWEEN`, the upper bound's parameter number when it is a `$n`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_param: Option<u32>,
 }
 
 /// Where the values of an `IN` come from.
@@ -340,6 +351,11 @@ pub struct InList {
     pub negated: bool,
     /// Where the values come from.
     pub values: InValues,
+    /// The numbers of the `$n` parameters among the values, in the order
+    /// written: every item of `IN ($1, $2)`, the array of `= ANY($1)`. A
+    /// list, not one number: each item of a list is a value of the column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<u32>,
 }
 
 /// `column LIKE pattern` / `ILIKE`.
@@ -357,6 +373,9 @@ pub struct Like {
     /// possible): known only when the pattern is a literal; `None` for a
     /// `$n` parameter, which is what `pg_stat_statements` shows.
     pub leading_wildcard: Option<bool>,
+    /// The parameter's number when the pattern is a `$n`, possibly cast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<u32>,
 }
 
 /// An operator a GIN (or GiST) index can serve, or a JSON field comparison.
@@ -676,12 +695,14 @@ mod tests {
                         expression: Some("lower(email)".into()),
                     },
                     value: Operand::Param,
+                    param: None,
                 }],
                 like: vec![Like {
                     column: ColumnExpr::bare("name"),
                     case_insensitive: true,
                     negated: false,
                     leading_wildcard: None,
+                    param: Some(2),
                 }],
                 ..ColumnFacts::default()
             },
@@ -714,6 +735,20 @@ mod tests {
             json["relations"][0]["equality"][0]["expression"],
             "lower(email)"
         );
+    }
+
+    #[test]
+    fn parameter_numbers_are_written_when_known_and_optional_when_read() {
+        let json = serde_json::to_value(sample()).unwrap();
+        assert_eq!(json["relations"][0]["like"][0]["param"], 2);
+        assert!(json["relations"][0]["equality"][0].get("param").is_none());
+        // Facts saved before parameter numbers were recorded still read.
+        let old = serde_json::json!({"column": "id", "value": "param"});
+        let equality: Equality = serde_json::from_value(old).unwrap();
+        assert_eq!(equality.param, None);
+        let old = serde_json::json!({"column": "id", "values": "array"});
+        let in_list: InList = serde_json::from_value(old).unwrap();
+        assert!(in_list.params.is_empty());
     }
 
     #[test]

@@ -20,6 +20,12 @@ use optidb_model::{Finding, Recommendation, Snapshot};
 
 pub use ddl::{index_name, quote_ident};
 
+/// The `CREATE INDEX CONCURRENTLY IF NOT EXISTS …;` optidb would run for
+/// `spec`, with its deterministic name.
+pub fn index_ddl(spec: &optidb_model::IndexSpec) -> String {
+    format!("{};", ddl::create_index(spec, &index_name(spec)))
+}
+
 /// The recommendations that answer `findings`, best first.
 pub fn recommend(snapshot: &Snapshot, findings: &[Finding]) -> Vec<Recommendation> {
     let mut recommendations: Vec<Recommendation> = actions::plan(snapshot, findings)

@@ -17,6 +17,7 @@ mod scan;
 mod schema;
 mod simulate;
 mod statement_detail;
+mod workload;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
 pub use format::{OutputFormat, TableStyle, TableWidth};
@@ -28,6 +29,9 @@ pub use scan::{
 pub use schema::json_schema;
 pub use simulate::{CandidateEntry, EffectEntry, SimulateReport};
 pub use statement_detail::{StatementDetail, StatementIo};
+pub use workload::{
+    ChosenIndex, CopiedTableEntry, MeasuredEntry, RealReport, ReasonedItem, SelectionReport,
+};
 
 /// Version of the JSON output's shape. Bumped on any incompatible change;
 /// fields may be added without a bump.

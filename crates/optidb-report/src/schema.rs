@@ -5,7 +5,10 @@
 use schemars::schema_for;
 use serde_json::json;
 
-use crate::{BottlenecksReport, SCHEMA_VERSION, ScanReport, SimulateReport, StatementDetail};
+use crate::{
+    BottlenecksReport, RealReport, SCHEMA_VERSION, ScanReport, SelectionReport, SimulateReport,
+    StatementDetail,
+};
 
 /// One JSON Schema document describing each output (`optidb scan`,
 /// `optidb bottlenecks`, `optidb bottlenecks --id`, `optidb simulate`), keyed by command.
@@ -18,6 +21,8 @@ pub fn json_schema() -> serde_json::Value {
             "bottlenecks": schema_for!(BottlenecksReport),
             "bottlenecks --id": schema_for!(StatementDetail),
             "simulate": schema_for!(SimulateReport),
+            "simulate --workload": schema_for!(SelectionReport),
+            "simulate --real": schema_for!(RealReport),
         }
     })
 }

@@ -11,7 +11,9 @@
 
 mod error;
 mod plan_diff;
+pub mod real;
 mod recommendations;
+pub mod selection;
 mod whatif;
 
 pub use error::Error;

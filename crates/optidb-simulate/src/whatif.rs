@@ -117,15 +117,8 @@ async fn simulate_one(
     before: &[StatementPlan],
     options: &WhatIfOptions,
 ) -> Result<Simulation, Error> {
-    let hypothetical = hypothetical_ddl(candidate);
-    let created = client
-        .query_one(
-            "/* optidb */ SELECT indexrelid::bigint, indexname, hypopg_relation_size(indexrelid)::bigint FROM hypopg_create_index($1)",
-            &[&hypothetical],
-        )
-        .await;
-    let (index_name, index_bytes) = match created {
-        Ok(row) => (row.get::<_, String>(1), row.get::<_, Option<i64>>(2)),
+    let (index_name, index_bytes) = match create_hypothetical(client, candidate).await {
+        Ok(created) => (created.name, created.bytes),
         Err(error) => {
             let reason = error
                 .as_db_error()
@@ -173,7 +166,60 @@ async fn simulate_one(
     })
 }
 
-async fn reset(client: &Client) -> Result<(), Error> {
+/// A hypothetical index HypoPG made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Created {
+    /// The name HypoPG gave it (`<13543>btree_users_email`), as plans show it.
+    pub(crate) name: String,
+    /// Its estimated size (`hypopg_relation_size`).
+    pub(crate) bytes: Option<i64>,
+}
+
+/// Creates `candidate` (a `CREATE INDEX` as optidb or a user writes it, see
+/// [`hypothetical_ddl`]) as a hypothetical index of this session. The
+/// driver's error when HypoPG refuses it (its message says why).
+pub(crate) async fn create_hypothetical(
+    client: &Client,
+    candidate: &str,
+) -> Result<Created, tokio_postgres::Error> {
+    let hypothetical = hypothetical_ddl(candidate);
+    let row = client
+        .query_one(
+            "/* optidb */ SELECT indexrelid::bigint, indexname, hypopg_relation_size(indexrelid)::bigint FROM hypopg_create_index($1)",
+            &[&hypothetical],
+        )
+        .await?;
+    Ok(Created {
+        name: row.get(1),
+        bytes: row.get(2),
+    })
+}
+
+/// Creates every one of `candidates` as a hypothetical index, in one round
+/// trip: for candidates already known to be accepted one by one.
+pub(crate) async fn create_hypothetical_all(
+    client: &Client,
+    candidates: &[String],
+) -> Result<(), Error> {
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let hypothetical: Vec<String> = candidates.iter().map(|c| hypothetical_ddl(c)).collect();
+    client
+        .query_one(
+            "/* optidb */ SELECT count(*) FROM unnest($1::text[]) AS d(ddl), LATERAL hypopg_create_index(d.ddl)",
+            &[&hypothetical],
+        )
+        .await
+        .map_err(|source| Error::Query {
+            what: "creating hypothetical indexes",
+            source,
+        })?;
+    Ok(())
+}
+
+/// Drops every hypothetical index of this session.
+pub(crate) async fn reset(client: &Client) -> Result<(), Error> {
     client
         .batch_execute("/* optidb */ SELECT hypopg_reset()")
         .await

@@ -129,10 +129,38 @@ pub struct SimulateArgs {
     /// A recommendation's number, as `optidb scan` ranks them.
     #[arg(
         value_name = "RECOMMENDATION",
-        required_unless_present = "index",
-        conflicts_with = "index"
+        required_unless_present_any = ["index", "workload"],
+        conflicts_with_all = ["index", "workload"]
     )]
     pub recommendation: Option<usize>,
+    /// Choose the best set of indexes for the whole workload (Σ calls × cost).
+    #[arg(long, conflicts_with_all = ["index", "real"])]
+    pub workload: bool,
+    /// With --workload: the most the new indexes may take, e.g. 500MB, 1.5GB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "workload")]
+    pub budget: Option<i64>,
+    /// With --workload: the most indexes to choose.
+    #[arg(long, value_name = "N", requires = "workload")]
+    pub max_indexes: Option<usize>,
+    /// With --workload: stop after this many seconds with the best set so far.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub time_budget: u64,
+    /// With --workload: ignore the indexes' write cost (on freshly loaded data
+    /// the load counts as write traffic).
+    #[arg(long, requires = "workload")]
+    pub no_write_penalty: bool,
+    /// Measure for real: build the index on a sampled copy of the tables in a
+    /// throwaway local PostgreSQL (or --sandbox-dsn) and time the statements
+    /// before and after. Never writes to the target database.
+    #[arg(long)]
+    pub real: bool,
+    /// With --real: an existing scratch database to copy into instead of a
+    /// throwaway cluster (it must not be the target).
+    #[arg(long, value_name = "DSN", requires = "real")]
+    pub sandbox_dsn: Option<String>,
+    /// With --real: rows to copy per table at most (sampled beyond).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub sample_rows: u64,
     /// An index to simulate (`CREATE INDEX … ON table (…)`); repeatable.
     #[arg(long, value_name = "DDL")]
     pub index: Vec<String>,
@@ -165,6 +193,27 @@ pub struct DemoArgs {
     pub keep: bool,
 }
 
+/// `500MB`, `1.5GB`, `800kB`, `1048576` (bytes).
+fn parse_size(text: &str) -> Result<i64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let multiplier: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" | "kib" => 1024.0,
+        "mb" | "m" | "mib" => 1024.0 * 1024.0,
+        "gb" | "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tb" | "t" | "tib" => 1024.0_f64.powi(4),
+        other => return Err(format!("unknown size unit {other:?}: use kB, MB, GB or TB")),
+    };
+    match number.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok((value * multiplier) as i64),
+        _ => Err(format!("{text:?} is not a size like 500MB or 1.5GB")),
+    }
+}
+
 fn parse_scale(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(scale) if scale.is_finite() && scale > 0.0 && scale <= 100.0 => Ok(scale),
@@ -183,6 +232,15 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_read_like_postgres_settings() {
+        assert_eq!(parse_size("500MB"), Ok(500 * 1024 * 1024));
+        assert_eq!(parse_size("1.5GB"), Ok(1536 * 1024 * 1024));
+        assert_eq!(parse_size("2048"), Ok(2048));
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("-1MB").is_err());
     }
 
     #[test]

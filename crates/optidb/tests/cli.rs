@@ -401,3 +401,45 @@ async fn simulate_costs_a_given_index_and_a_scan_recommendation() {
         stderr(&missing)
     );
 }
+
+#[tokio::test]
+async fn simulate_chooses_for_the_workload_and_measures_for_real() {
+    let dsn = database_with_lookups().await;
+    let chosen = run(&[
+        "simulate",
+        "--dsn",
+        &dsn,
+        "--workload",
+        "--budget",
+        "100MB",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(chosen.status.code(), Some(0), "{}", stderr(&chosen));
+    let json: serde_json::Value = serde_json::from_slice(&chosen.stdout).unwrap();
+    let ddl: Vec<&str> = json["chosen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ddl"].as_str().unwrap())
+        .collect();
+    assert!(ddl.iter().any(|ddl| ddl.contains("(\"id\")")), "{ddl:?}");
+    assert!(json["relative_cost"].as_f64().unwrap() < 0.5, "{json}");
+
+    let real = run(&[
+        "simulate",
+        "--dsn",
+        &dsn,
+        "--real",
+        "--index",
+        "CREATE INDEX ON t (id)",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(real.status.code(), Some(0), "{}", stderr(&real));
+    let json: serde_json::Value = serde_json::from_slice(&real.stdout).unwrap();
+    let measured = &json["statements"][0];
+    assert_eq!(measured["query"], "SELECT v FROM t WHERE id = $1");
+    assert!(measured["speedup"].as_f64().unwrap() > 2.0, "{measured}");
+    assert_eq!(json["tables"][0]["rows_copied"], 50_000);
+}

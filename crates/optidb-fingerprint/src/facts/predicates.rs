@@ -127,6 +127,16 @@ fn operand(node: &Node) -> Operand {
     }
 }
 
+/// The number of a `$n` parameter, possibly cast (`$1::uuid`, `timestamptz
+/// $1`): what real-mode simulation needs to give it a realistic value.
+pub(super) fn param_number(node: &Node) -> Option<u32> {
+    match node.node.as_ref()? {
+        NodeEnum::ParamRef(param) => u32::try_from(param.number).ok(),
+        NodeEnum::TypeCast(cast) => param_number(cast.arg.as_deref()?),
+        _ => None,
+    }
+}
+
 /// `data ->> 'kind'`, `(data -> 'a' ->> 'b')::int`: a JSON field access on
 /// a column.
 fn is_json_field(node: &Node) -> bool {
@@ -299,6 +309,7 @@ impl<'a> Walker<'a> {
                     let entry = Equality {
                         column: side.expr(),
                         value: Operand::Constant,
+                        param: None,
                     };
                     self.column_facts(side.relation).equality.push(entry);
                 }
@@ -357,13 +368,14 @@ impl<'a> Walker<'a> {
                 let not_in = !any && (op == "<>" || op == "!=");
                 if is_in || not_in {
                     if let Some(side) = self.column_side(left, block) {
-                        let values = match right.node.as_ref() {
-                            Some(NodeEnum::AArrayExpr(array)) => {
-                                InValues::List(array.elements.len() as u32)
-                            }
-                            _ => InValues::Array,
+                        let (values, params) = match right.node.as_ref() {
+                            Some(NodeEnum::AArrayExpr(array)) => (
+                                InValues::List(array.elements.len() as u32),
+                                array.elements.iter().filter_map(param_number).collect(),
+                            ),
+                            _ => (InValues::Array, param_number(right).into_iter().collect()),
                         };
-                        self.push_in(&side, not_in ^ negated, values);
+                        self.push_in(&side, not_in ^ negated, values, params);
                     }
                 } else {
                     let operator = format!("{op} {}", if any { "ANY" } else { "ALL" });
@@ -372,11 +384,15 @@ impl<'a> Walker<'a> {
             }
             AExprKind::AexprIn => {
                 if let Some(side) = self.column_side(left, block) {
-                    let len = match right.node.as_ref() {
-                        Some(NodeEnum::List(list)) => list.items.len() as u32,
-                        _ => 1,
+                    let (len, params) = match right.node.as_ref() {
+                        Some(NodeEnum::List(list)) => (
+                            list.items.len() as u32,
+                            list.items.iter().filter_map(param_number).collect(),
+                        ),
+                        _ => (1, param_number(right).into_iter().collect()),
                     };
-                    self.push_in(&side, (op == "<>") ^ negated, InValues::List(len));
+                    let negated = (op == "<>") ^ negated;
+                    self.push_in(&side, negated, InValues::List(len), params);
                 }
             }
             AExprKind::AexprLike | AExprKind::AexprIlike => {
@@ -404,13 +420,16 @@ impl<'a> Walker<'a> {
                 if not_between ^ negated {
                     self.push_other(&side, "NOT BETWEEN".to_owned());
                 } else {
-                    let value = match right.node.as_ref() {
-                        Some(NodeEnum::List(list)) => {
-                            list.items.first().map_or(Operand::Expression, operand)
-                        }
-                        _ => Operand::Expression,
+                    let (value, param, upper_param) = match right.node.as_ref() {
+                        Some(NodeEnum::List(list)) => (
+                            list.items.first().map_or(Operand::Expression, operand),
+                            list.items.first().and_then(param_number),
+                            list.items.get(1).and_then(param_number),
+                        ),
+                        _ => (Operand::Expression, None, None),
                     };
-                    self.push_range(&side, RangeOp::Between, value);
+                    let params = (param, upper_param);
+                    self.push_range(&side, RangeOp::Between, value, params);
                 }
             }
             AExprKind::AexprDistinct | AExprKind::AexprNotDistinct => {
@@ -437,16 +456,18 @@ impl<'a> Walker<'a> {
             }
             (Some(a), Some(b)) => {
                 self.push_join(a.relation_column(), b.relation_column(), op);
-                self.push_comparison(&a, op, Operand::Column);
-                self.push_comparison(&b, flip(op), Operand::Column);
+                self.push_comparison(&a, op, Operand::Column, None);
+                self.push_comparison(&b, flip(op), Operand::Column, None);
             }
-            (Some(a), None) => self.push_comparison(&a, op, operand(right)),
-            (None, Some(b)) => self.push_comparison(&b, flip(op), operand(left)),
+            (Some(a), None) => self.push_comparison(&a, op, operand(right), param_number(right)),
+            (None, Some(b)) => {
+                self.push_comparison(&b, flip(op), operand(left), param_number(left))
+            }
             (None, None) => {}
         }
     }
 
-    fn push_comparison(&mut self, side: &Side<'a>, op: &str, value: Operand) {
+    fn push_comparison(&mut self, side: &Side<'a>, op: &str, value: Operand, param: Option<u32>) {
         if side.json_field {
             let entry = JsonbPredicate {
                 column: side.expr(),
@@ -459,6 +480,7 @@ impl<'a> Walker<'a> {
                 let entry = Equality {
                     column: side.expr(),
                     value,
+                    param,
                 };
                 self.column_facts(side.relation).equality.push(entry);
                 return;
@@ -472,23 +494,35 @@ impl<'a> Walker<'a> {
                 return;
             }
         };
-        self.push_range(side, range, value);
+        self.push_range(side, range, value, (param, None));
     }
 
-    fn push_range(&mut self, side: &Side<'a>, op: RangeOp, value: Operand) {
+    /// `params`: the value's parameter number, and for `BETWEEN` the upper
+    /// bound's.
+    fn push_range(
+        &mut self,
+        side: &Side<'a>,
+        op: RangeOp,
+        value: Operand,
+        params: (Option<u32>, Option<u32>),
+    ) {
+        let (param, upper_param) = params;
         let entry = Range {
             column: side.expr(),
             op,
             value,
+            param,
+            upper_param,
         };
         self.column_facts(side.relation).range.push(entry);
     }
 
-    fn push_in(&mut self, side: &Side<'a>, negated: bool, values: InValues) {
+    fn push_in(&mut self, side: &Side<'a>, negated: bool, values: InValues, params: Vec<u32>) {
         let entry = InList {
             column: side.expr(),
             negated,
             values,
+            params,
         };
         self.column_facts(side.relation).in_list.push(entry);
     }
@@ -526,6 +560,7 @@ impl<'a> Walker<'a> {
             case_insensitive: op.contains('*'),
             negated: op.starts_with('!') ^ negated,
             leading_wildcard: leading_wildcard(right),
+            param: param_number(right),
         };
         self.column_facts(side.relation).like.push(entry);
     }
@@ -612,7 +647,7 @@ impl<'a> Walker<'a> {
         });
         let [a, b] = sides;
         self.push_join(a.relation_column(), b.relation_column(), "=");
-        self.push_comparison(&a, "=", Operand::Column);
-        self.push_comparison(&b, "=", Operand::Column);
+        self.push_comparison(&a, "=", Operand::Column, None);
+        self.push_comparison(&b, "=", Operand::Column, None);
     }
 }

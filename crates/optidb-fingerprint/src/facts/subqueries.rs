@@ -66,6 +66,7 @@ impl<'a> Walker<'a> {
                 column: side.expr(),
                 negated,
                 values: InValues::Subquery,
+                params: Vec::new(),
             };
             self.column_facts(side.relation).in_list.push(entry);
         }

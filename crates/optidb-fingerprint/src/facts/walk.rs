@@ -677,11 +677,27 @@ impl<'a> Walker<'a> {
             list.sort();
             list.dedup();
         }
+        // Parameter numbers sort last and do not make a predicate distinct:
+        // `a = $1 OR a = $2` stays one equality on `a` (with `$1`), as it
+        // was before the numbers were recorded.
+        fn tidy_by<T: Ord>(list: &mut Vec<T>, same: impl Fn(&T, &T) -> bool) {
+            list.sort();
+            list.dedup_by(|later, kept| same(later, kept));
+        }
         fn tidy_columns(facts: &mut ColumnFacts) {
-            tidy(&mut facts.equality);
-            tidy(&mut facts.range);
-            tidy(&mut facts.in_list);
-            tidy(&mut facts.like);
+            tidy_by(&mut facts.equality, |a, b| {
+                (&a.column, a.value) == (&b.column, b.value)
+            });
+            tidy_by(&mut facts.range, |a, b| {
+                (&a.column, a.op, a.value) == (&b.column, b.op, b.value)
+            });
+            tidy_by(&mut facts.in_list, |a, b| {
+                (&a.column, a.negated, a.values) == (&b.column, b.negated, b.values)
+            });
+            tidy_by(&mut facts.like, |a, b| {
+                (&a.column, a.case_insensitive, a.negated, a.leading_wildcard)
+                    == (&b.column, b.case_insensitive, b.negated, b.leading_wildcard)
+            });
             tidy(&mut facts.jsonb);
             tidy(&mut facts.null_tests);
             tidy(&mut facts.other);

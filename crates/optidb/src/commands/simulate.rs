@@ -1,10 +1,19 @@
 //! `optidb simulate`: an index (given, or a scan's recommendation) costed
 //! with HypoPG on the statements it touches, before and after.
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
 use optidb_fingerprint::analyze_workload;
 use optidb_model::ActionKind;
-use optidb_report::{OutputFormat, SimulateReport};
+use optidb_pg::ConnectionTarget;
+use optidb_report::{
+    ChosenIndex, CopiedTableEntry, MeasuredEntry, OutputFormat, RealReport, ReasonedItem,
+    SelectionReport, SimulateReport,
+};
+use optidb_sandbox::Cluster;
+use optidb_simulate::real::{RealOptions, Sandbox, benchmark};
+use optidb_simulate::selection::{SelectionOptions, select};
 use optidb_simulate::{WhatIfOptions, what_if};
 
 use crate::cli::{SimulateArgs, SourceArgs};
@@ -14,12 +23,13 @@ use crate::exit::ExitStatus;
 use crate::output::Output;
 
 pub async fn run(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus> {
-    let source_args = SourceArgs {
-        dsn: args.dsn.clone(),
-        from: None,
-        save: None,
-    };
-    let source = connection::source(&source_args, args.limit, output).await?;
+    if args.workload {
+        return workload(args, output).await;
+    }
+    if args.real {
+        return real(args, output).await;
+    }
+    let source = connection::source(&source_args(args), args.limit, output).await?;
     let Some(session) = &source.session else {
         bail!("simulation needs a live database");
     };
@@ -81,4 +91,214 @@ pub async fn run(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSta
         OutputFormat::Json => output.result(&report.to_json()?)?,
     }
     Ok(ExitStatus::Success)
+}
+
+/// `--workload`: the best index set for the whole workload.
+async fn workload(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus> {
+    let source = connection::source(&source_args(args), args.limit, output).await?;
+    let Some(session) = &source.session else {
+        bail!("simulation needs a live database");
+    };
+    let snapshot = &source.snapshot;
+    let workload = analyze_workload(&snapshot.statements);
+    let options = SelectionOptions {
+        budget_bytes: args.budget,
+        max_indexes: args.max_indexes,
+        write_penalty: !args.no_write_penalty,
+        time_budget: Some(Duration::from_secs(args.time_budget)),
+        ..SelectionOptions::default()
+    };
+    let bar = output.spinner("Choosing indexes for the workload (HypoPG what-if)");
+    let selection = select(session, snapshot, &workload, &options, |progress| {
+        bar.set_message(format!(
+            "Choosing indexes: {} configurations, {} EXPLAINs, relative cost {:.3}",
+            progress.configurations, progress.evaluations, progress.best_relative_cost
+        ));
+    })
+    .await
+    .context("the workload selection failed")?;
+    bar.finish_and_clear();
+    let report = SelectionReport {
+        schema_version: optidb_report::SCHEMA_VERSION,
+        database: snapshot.server.database.clone(),
+        cost_before: selection.cost_before,
+        cost_after: selection.cost_after,
+        relative_cost: selection.relative_cost,
+        partial: selection.partial,
+        elapsed_ms: selection.elapsed.as_secs_f64() * 1000.0,
+        evaluations: selection.evaluations,
+        cache_hits: selection.cache_hits,
+        chosen: selection
+            .chosen
+            .iter()
+            .map(|candidate| ChosenIndex {
+                ddl: optidb_recommend::index_ddl(&candidate.spec),
+                bytes: candidate.bytes,
+            })
+            .collect(),
+        uncostable: selection
+            .uncostable
+            .iter()
+            .map(|u| ReasonedItem {
+                item: optidb_recommend::index_ddl(&u.spec),
+                reason: u.reason.clone(),
+            })
+            .collect(),
+        skipped: selection
+            .skipped
+            .iter()
+            .map(|s| ReasonedItem {
+                item: s.queryid.to_string(),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+    };
+    match output.format {
+        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
+        OutputFormat::Json => output.result(&report.to_json()?)?,
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `--real`: build the index on a sampled copy and time the statements.
+async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus> {
+    let source = connection::source(&source_args(args), args.limit, output).await?;
+    let Some(session) = &source.session else {
+        bail!("simulation needs a live database");
+    };
+    let snapshot = &source.snapshot;
+    let workload = analyze_workload(&snapshot.statements);
+    let (ddl, statements): (String, Vec<i64>) = match (args.recommendation, args.index.first()) {
+        (Some(rank), _) => {
+            let config = load_config(args.config.as_deref())?;
+            let findings = optidb_rules::check(snapshot, &workload, &config);
+            let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
+            optidb_simulate::prove(
+                session,
+                snapshot,
+                &mut recommendations,
+                &WhatIfOptions::default(),
+            )
+            .await
+            .context("the what-if simulation failed")?;
+            let Some(recommendation) = recommendations.into_iter().find(|r| r.rank == rank) else {
+                bail!("there is no recommendation #{rank}: see `optidb scan` for their numbers");
+            };
+            let (ActionKind::CreateIndex, Some(ddl)) = (recommendation.action, recommendation.ddl)
+            else {
+                bail!(
+                    "recommendation #{rank} ({}) builds no index",
+                    recommendation.title
+                );
+            };
+            (ddl, recommendation.statements)
+        }
+        (None, Some(ddl)) => (
+            ddl.clone(),
+            snapshot.statements.iter().map(|s| s.queryid).collect(),
+        ),
+        (None, None) => bail!("--real needs a recommendation number or --index"),
+    };
+    let options = RealOptions {
+        sample_rows: args.sample_rows,
+        ..RealOptions::default()
+    };
+    let spinner =
+        output.spinner("Copying a sample of the tables to a sandbox and timing the statements");
+    let (real_report, sandbox_name) = match &args.sandbox_dsn {
+        Some(dsn) => {
+            let target = ConnectionTarget::resolve(Some(dsn), |_| None)?;
+            let sandbox = Sandbox::connect(&target).await?;
+            let report = benchmark(
+                session,
+                sandbox.client(),
+                snapshot,
+                &workload,
+                &statements,
+                &ddl,
+                &options,
+            )
+            .await?;
+            (report, format!("database {}", target.describe()))
+        }
+        None => {
+            let cluster = tokio::task::spawn_blocking(Cluster::start)
+                .await
+                .context("the sandbox start was interrupted")?
+                .context("cannot start a throwaway PostgreSQL cluster for --real")?;
+            let sandbox = Sandbox::in_cluster(&cluster).await?;
+            let report = benchmark(
+                session,
+                sandbox.client(),
+                snapshot,
+                &workload,
+                &statements,
+                &ddl,
+                &options,
+            )
+            .await?;
+            (report, "a throwaway local cluster".to_string())
+        }
+    };
+    spinner.finish_and_clear();
+    let query = |queryid: i64| {
+        snapshot
+            .statements
+            .iter()
+            .find(|s| s.queryid == queryid)
+            .map(|s| s.query.clone())
+            .unwrap_or_default()
+    };
+    let report = RealReport {
+        schema_version: optidb_report::SCHEMA_VERSION,
+        ddl,
+        sandbox: sandbox_name,
+        tables: real_report
+            .tables
+            .iter()
+            .map(|t| CopiedTableEntry {
+                name: t.name.clone(),
+                rows_copied: t.rows_copied,
+                sampled: t.sampled,
+            })
+            .collect(),
+        statements: real_report
+            .statements
+            .iter()
+            .map(|e| MeasuredEntry {
+                queryid: e.queryid.to_string(),
+                query: query(e.queryid),
+                median_ms_before: e.median_ms_before,
+                median_ms_after: e.median_ms_after,
+                speedup: e.speedup,
+                runs: e.runs,
+                parameter_sets: e.parameter_sets,
+                uses_index: e.uses_index,
+            })
+            .collect(),
+        skipped: real_report
+            .skipped
+            .iter()
+            .map(|s| ReasonedItem {
+                item: s.queryid.to_string(),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+        index_build_ms: real_report.index_build_ms,
+        notes: real_report.notes.clone(),
+    };
+    match output.format {
+        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
+        OutputFormat::Json => output.result(&report.to_json()?)?,
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Where simulation reads its snapshot: always a live database.
+fn source_args(args: &SimulateArgs) -> SourceArgs {
+    SourceArgs {
+        dsn: args.dsn.clone(),
+        from: None,
+        save: None,
+    }
 }
