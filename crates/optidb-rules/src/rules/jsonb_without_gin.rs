@@ -4,11 +4,9 @@
 use std::collections::BTreeSet;
 
 use optidb_model::facts::{ColumnExpr, JsonbOp};
-use optidb_model::{
-    Evidence, Finding, Fix, Index, IndexKeySpec, IndexSpec, Severity, Statement, Table,
-};
+use optidb_model::{Finding, Index, IndexKeySpec, Severity, Table};
 
-use super::{finding, percent, thousands};
+use super::column_uses::{ColumnUse, gin_index_finding, record};
 use crate::context::key_matches;
 use crate::{Context, Rule};
 
@@ -72,19 +70,10 @@ the table (`ignore_tables`) in `optidb.toml`, raise `large_table_rows`, or
 disable the rule (`disable = ["OPT010"]`).
 "#;
 
-/// Statements filtering one column of one table with GIN operators.
-struct Filter<'a> {
-    table: &'a Table,
-    column: ColumnExpr,
-    statements: Vec<&'a Statement>,
-    ops: BTreeSet<JsonbOp>,
-    /// Some statement's plan showed the sequential scan.
-    plan_seq_scan: bool,
-}
-
 fn check(context: &Context) -> Vec<Finding> {
     let thresholds = context.thresholds;
-    let mut filters: Vec<Filter<'_>> = Vec::new();
+    // Per column: the operators used on it.
+    let mut filters: Vec<ColumnUse<'_, BTreeSet<JsonbOp>>> = Vec::new();
     for (statement, facts) in context.statements() {
         for relation in facts.facts.tables() {
             let Some(table) = context.table_of(relation) else {
@@ -123,45 +112,15 @@ fn check(context: &Context) -> Vec<Finding> {
                 if seq_scan == Some(false) {
                     continue;
                 }
-                let filter = match filters
-                    .iter_mut()
-                    .position(|f| std::ptr::eq(f.table, table) && f.column == *column)
-                {
-                    Some(at) => &mut filters[at],
-                    None => {
-                        filters.push(Filter {
-                            table,
-                            column: column.clone(),
-                            statements: Vec::new(),
-                            ops: BTreeSet::new(),
-                            plan_seq_scan: false,
-                        });
-                        let last = filters.len() - 1;
-                        &mut filters[last]
-                    }
-                };
-                if !filter
-                    .statements
-                    .iter()
-                    .any(|s| s.queryid == statement.queryid)
-                {
-                    filter.statements.push(statement);
-                }
-                filter.ops.extend(ops);
-                filter.plan_seq_scan |= seq_scan == Some(true);
+                let filter = record(&mut filters, table, column, statement, seq_scan);
+                filter.detail.extend(ops);
             }
         }
     }
     filters
         .iter()
-        .filter_map(|filter| {
-            let share: f64 = filter
-                .statements
-                .iter()
-                .map(|s| context.time_share(s))
-                .sum();
-            (share >= thresholds.min_time_share).then(|| report(context, filter, share))
-        })
+        .filter(|filter| filter.share(context) >= thresholds.min_time_share)
+        .map(|filter| report(context, filter))
         .collect()
 }
 
@@ -239,26 +198,9 @@ fn op_text(op: JsonbOp) -> &'static str {
     }
 }
 
-fn report(context: &Context, filter: &Filter<'_>, share: f64) -> Finding {
-    let table = filter.table;
-    let column = filter
-        .column
-        .expression
-        .clone()
-        .unwrap_or_else(|| filter.column.column.clone());
-    let ops: Vec<&str> = filter.ops.iter().map(|op| op_text(*op)).collect();
-    let path_ops = filter.ops.iter().all(|op| path_ops_serve(*op));
-    let calls: u64 = filter.statements.iter().map(|s| s.calls).sum();
-    let total_ms: f64 = filter.statements.iter().map(|s| s.total_exec_time_ms).sum();
-    let rows: u64 = filter.statements.iter().map(|s| s.rows).sum();
-    let title = format!(
-        "{}.{column} {}: no GIN index, so each call scans all {} rows ({} calls, {} of all time)",
-        table.name,
-        ops.join(", "),
-        thousands(table.rows()),
-        thousands(calls as f64),
-        percent(share),
-    );
+fn report(context: &Context, filter: &ColumnUse<'_, BTreeSet<JsonbOp>>) -> Finding {
+    let ops: Vec<&str> = filter.detail.iter().map(|op| op_text(*op)).collect();
+    let path_ops = filter.detail.iter().all(|op| path_ops_serve(*op));
     let key = IndexKeySpec {
         column: filter.column.column.clone(),
         expression: filter.column.expression.clone(),
@@ -266,38 +208,21 @@ fn report(context: &Context, filter: &Filter<'_>, share: f64) -> Finding {
         opclass: path_ops.then(|| "jsonb_path_ops".to_string()),
         descending: false,
     };
-    let mut finding = finding(
+    gin_index_finding(
         &RULE,
-        context.severity_for_share(share, Severity::Warning),
-        title,
-        Fix::CreateIndex(IndexSpec {
-            schema: table.schema.clone(),
-            table: table.name.clone(),
-            method: "gin".into(),
-            keys: vec![key],
-            include: Vec::new(),
-            predicate: None,
-        }),
-    );
-    finding.statements = filter.statements.iter().map(|s| s.queryid).collect();
-    finding.tables = vec![table.qualified_name()];
-    finding.evidence = vec![
-        Evidence::new("table_rows", table.rows(), "rows"),
-        Evidence::new("calls", calls as f64, "calls"),
-        Evidence::new("rows_per_call", rows as f64 / calls.max(1) as f64, "rows"),
-        Evidence::new("total_exec_time_ms", total_ms, "ms"),
-        Evidence::new("time_share", share, "ratio"),
-        Evidence::new(
-            "plan_seq_scan",
-            if filter.plan_seq_scan { 1.0 } else { 0.0 },
-            "flag",
-        ),
-    ];
-    finding
+        context,
+        filter,
+        &ops.join(", "),
+        "GIN index",
+        key,
+        Vec::new(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use optidb_model::Fix;
+
     use super::*;
     use crate::testing::Scenario;
 

@@ -2,9 +2,9 @@
 //! that no trigram index serves, so every call reads the whole table.
 
 use optidb_model::facts::ColumnExpr;
-use optidb_model::{Evidence, Finding, Fix, IndexKeySpec, IndexSpec, Severity, Statement, Table};
+use optidb_model::{Evidence, Finding, IndexKeySpec, Severity, Table};
 
-use super::{finding, percent, thousands};
+use super::column_uses::{ColumnUse, gin_index_finding, record};
 use crate::context::key_matches;
 use crate::{Context, Rule};
 
@@ -81,22 +81,18 @@ the table (`ignore_tables`) in `optidb.toml`, raise `large_table_rows`, or
 disable the rule (`disable = ["OPT009"]`).
 "#;
 
-/// Statements searching one column of one table.
-struct Search<'a> {
-    table: &'a Table,
-    column: ColumnExpr,
-    statements: Vec<&'a Statement>,
+/// What OPT009 remembers of the statements searching one column.
+#[derive(Default)]
+struct Search {
     /// Some statement's pattern is known to start with a wildcard.
     pattern_known: bool,
     case_sensitive: bool,
     case_insensitive: bool,
-    /// Some statement's plan showed the sequential scan.
-    plan_seq_scan: bool,
 }
 
 fn check(context: &Context) -> Vec<Finding> {
     let thresholds = context.thresholds;
-    let mut searches: Vec<Search<'_>> = Vec::new();
+    let mut searches: Vec<ColumnUse<'_, Search>> = Vec::new();
     for (statement, facts) in context.statements() {
         for relation in facts.facts.tables() {
             let Some(table) = context.table_of(relation) else {
@@ -127,49 +123,18 @@ fn check(context: &Context) -> Vec<Finding> {
                 if seq_scan == Some(false) {
                     continue;
                 }
-                let search = match searches
-                    .iter_mut()
-                    .position(|s| std::ptr::eq(s.table, table) && s.column == like.column)
-                {
-                    Some(at) => &mut searches[at],
-                    None => {
-                        searches.push(Search {
-                            table,
-                            column: like.column.clone(),
-                            statements: Vec::new(),
-                            pattern_known: false,
-                            case_sensitive: false,
-                            case_insensitive: false,
-                            plan_seq_scan: false,
-                        });
-                        let last = searches.len() - 1;
-                        &mut searches[last]
-                    }
-                };
-                if !search
-                    .statements
-                    .iter()
-                    .any(|s| s.queryid == statement.queryid)
-                {
-                    search.statements.push(statement);
-                }
+                let search =
+                    &mut record(&mut searches, table, &like.column, statement, seq_scan).detail;
                 search.pattern_known |= like.leading_wildcard == Some(true);
                 search.case_insensitive |= like.case_insensitive;
                 search.case_sensitive |= !like.case_insensitive;
-                search.plan_seq_scan |= seq_scan == Some(true);
             }
         }
     }
     searches
         .iter()
-        .filter_map(|search| {
-            let share: f64 = search
-                .statements
-                .iter()
-                .map(|s| context.time_share(s))
-                .sum();
-            (share >= thresholds.min_time_share).then(|| report(context, search, share))
-        })
+        .filter(|search| search.share(context) >= thresholds.min_time_share)
+        .map(|search| report(context, search))
         .collect()
 }
 
@@ -187,74 +152,46 @@ fn has_trigram_index(context: &Context, table: &Table, column: &ColumnExpr) -> b
     })
 }
 
-fn report(context: &Context, search: &Search<'_>, share: f64) -> Finding {
-    let table = search.table;
-    let column = search
-        .column
-        .expression
-        .clone()
-        .unwrap_or_else(|| search.column.column.clone());
-    let operator = match (search.case_sensitive, search.case_insensitive) {
+fn report(context: &Context, search: &ColumnUse<'_, Search>) -> Finding {
+    let detail = &search.detail;
+    let operator = match (detail.case_sensitive, detail.case_insensitive) {
         (true, true) => "LIKE/ILIKE",
         (false, true) => "ILIKE",
         _ => "LIKE",
     };
-    let calls: u64 = search.statements.iter().map(|s| s.calls).sum();
-    let total_ms: f64 = search.statements.iter().map(|s| s.total_exec_time_ms).sum();
-    let rows: u64 = search.statements.iter().map(|s| s.rows).sum();
-    let pattern = if search.pattern_known {
+    let pattern = if detail.pattern_known {
         format!("{operator} with a leading wildcard")
     } else {
         // pg_stat_statements shows `$1`: the pattern may or may not start
         // with a wildcard, and the title must not claim more.
         format!("{operator} $n (pattern not visible, may start with %)")
     };
-    let title = format!(
-        "{}.{column} {pattern}: no trigram index, so each call scans all {} rows ({} calls, {} of all time)",
-        table.name,
-        thousands(table.rows()),
-        thousands(calls as f64),
-        percent(share),
-    );
     let key = IndexKeySpec {
         column: search.column.column.clone(),
         expression: search.column.expression.clone(),
         opclass: Some("gin_trgm_ops".into()),
         descending: false,
     };
-    let mut finding = finding(
-        &RULE,
-        context.severity_for_share(share, Severity::Warning),
-        title,
-        Fix::CreateIndex(IndexSpec {
-            schema: table.schema.clone(),
-            table: table.name.clone(),
-            method: "gin".into(),
-            keys: vec![key],
-            include: Vec::new(),
-            predicate: None,
-        }),
+    let known = Evidence::new(
+        "pattern_known",
+        if detail.pattern_known { 1.0 } else { 0.0 },
+        "flag",
     );
-    finding.statements = search.statements.iter().map(|s| s.queryid).collect();
-    finding.tables = vec![table.qualified_name()];
-    finding.evidence = vec![
-        Evidence::new("table_rows", table.rows(), "rows"),
-        Evidence::new("calls", calls as f64, "calls"),
-        Evidence::new("rows_per_call", rows as f64 / calls.max(1) as f64, "rows"),
-        Evidence::new("total_exec_time_ms", total_ms, "ms"),
-        Evidence::new("time_share", share, "ratio"),
-        Evidence::new("pattern_known", flag(search.pattern_known), "flag"),
-        Evidence::new("plan_seq_scan", flag(search.plan_seq_scan), "flag"),
-    ];
-    finding
-}
-
-fn flag(value: bool) -> f64 {
-    if value { 1.0 } else { 0.0 }
+    gin_index_finding(
+        &RULE,
+        context,
+        search,
+        &pattern,
+        "trigram index",
+        key,
+        vec![known],
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use optidb_model::Fix;
+
     use super::*;
     use crate::testing::Scenario;
 

@@ -1,5 +1,6 @@
 //! One module per rule; the registry (`crate::registry::RULES`) lists them.
 
+mod column_uses;
 pub(crate) mod correlated_subquery;
 pub(crate) mod duplicate_index;
 pub(crate) mod fk_without_index;
