@@ -129,15 +129,25 @@ impl SimulateReport {
                 out.push_str(&format!("  not simulated: {reason}\n\n"));
                 continue;
             }
-            if let Some(bytes) = candidate.index_bytes {
-                out.push_str(&format!(
+            match candidate.index_bytes {
+                Some(bytes) => out.push_str(&format!(
                     "  {}, hypothetical size {}\n",
                     candidate.method,
                     optidb_model::text::bytes(bytes as f64)
-                ));
+                )),
+                None => out.push_str(&format!("  {}\n", candidate.method)),
             }
             if candidate.statements.is_empty() {
-                out.push_str("  no statement's plan changes: the planner would not use it\n\n");
+                let dropping = candidate
+                    .ddl
+                    .trim_start()
+                    .to_ascii_uppercase()
+                    .starts_with("DROP");
+                out.push_str(if dropping {
+                    "  no statement's plan changes: dropping it costs the workload nothing\n\n"
+                } else {
+                    "  no statement's plan changes: the planner would not use it\n\n"
+                });
                 continue;
             }
             let mut table = new_table(style);

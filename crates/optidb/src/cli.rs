@@ -129,10 +129,15 @@ pub struct SimulateArgs {
     /// A recommendation's number, as `optidb scan` ranks them.
     #[arg(
         value_name = "RECOMMENDATION",
-        required_unless_present_any = ["index", "workload"],
-        conflicts_with_all = ["index", "workload"]
+        required_unless_present_any = ["index", "workload", "drop"],
+        conflicts_with_all = ["index", "workload", "drop"]
     )]
     pub recommendation: Option<usize>,
+    /// What dropping this index (`schema.name` or `name`) would cost the
+    /// statements, measured on a sandbox copy (HypoPG before 1.4 cannot hide
+    /// an index).
+    #[arg(long, value_name = "INDEX", conflicts_with_all = ["index", "workload", "real"])]
+    pub drop: Option<String>,
     /// Choose the best set of indexes for the whole workload (Σ calls × cost).
     #[arg(long, conflicts_with_all = ["index", "real"])]
     pub workload: bool,

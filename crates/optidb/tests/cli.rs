@@ -443,3 +443,34 @@ async fn simulate_chooses_for_the_workload_and_measures_for_real() {
     assert!(measured["speedup"].as_f64().unwrap() > 2.0, "{measured}");
     assert_eq!(json["tables"][0]["rows_copied"], 50_000);
 }
+
+#[tokio::test]
+async fn simulate_drop_shows_what_an_index_is_worth() {
+    let dsn = database_with_lookups().await;
+    let setup = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(setup.1);
+    setup
+        .0
+        .batch_execute("CREATE INDEX t_id_idx ON t (id); CREATE INDEX t_v_idx ON t (v)")
+        .await
+        .unwrap();
+    let used = run(&[
+        "simulate",
+        "--dsn",
+        &dsn,
+        "--drop",
+        "public.t_id_idx",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(used.status.code(), Some(0), "{}", stderr(&used));
+    let json: serde_json::Value = serde_json::from_slice(&used.stdout).unwrap();
+    let effect = &json["candidates"][0]["statements"][0];
+    assert!(effect["improvement"].as_f64().unwrap() < -0.5, "{effect}");
+    let unused = run(&["simulate", "--dsn", &dsn, "--drop", "t_v_idx"]);
+    assert!(
+        String::from_utf8_lossy(&unused.stdout).contains("dropping it costs the workload nothing")
+    );
+}

@@ -36,6 +36,7 @@
 //! build stops the benchmark.
 
 mod copy;
+mod drop;
 mod measure;
 mod params;
 mod sandbox;
@@ -49,6 +50,7 @@ use optidb_model::facts::{QueryFacts, RelationFacts, StatementKind, WorkloadFact
 use optidb_model::{Catalog, Snapshot, Statement, Table};
 use tokio_postgres::Client;
 
+pub use drop::cost_without_index;
 pub use sandbox::Sandbox;
 
 use crate::Error;

@@ -12,7 +12,7 @@ use optidb_report::{
     SelectionReport, SimulateReport,
 };
 use optidb_sandbox::Cluster;
-use optidb_simulate::real::{RealOptions, Sandbox, benchmark};
+use optidb_simulate::real::{RealOptions, Sandbox, benchmark, cost_without_index};
 use optidb_simulate::selection::{SelectionOptions, select};
 use optidb_simulate::{WhatIfOptions, what_if};
 
@@ -28,6 +28,9 @@ pub async fn run(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSta
     }
     if args.real {
         return real(args, output).await;
+    }
+    if let Some(index) = &args.drop {
+        return drop(args, index, output).await;
     }
     let source = connection::source(&source_args(args), args.limit, output).await?;
     let Some(session) = &source.session else {
@@ -287,6 +290,78 @@ async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus
         index_build_ms: real_report.index_build_ms,
         notes: real_report.notes.clone(),
     };
+    match output.format {
+        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
+        OutputFormat::Json => output.result(&report.to_json()?)?,
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `--drop`: the statements' plan cost with and without an existing index,
+/// on a copy of its tables in a throwaway cluster (or --sandbox-dsn).
+async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Result<ExitStatus> {
+    let source = connection::source(&source_args(args), args.limit, output).await?;
+    let Some(session) = &source.session else {
+        bail!("simulation needs a live database");
+    };
+    let snapshot = &source.snapshot;
+    let (schema, name) = index.split_once('.').unwrap_or(("public", index));
+    let Some(found) = snapshot
+        .catalog
+        .indexes
+        .iter()
+        .find(|i| i.schema == schema && i.name == name)
+    else {
+        bail!("there is no index {schema}.{name} in the database (give it as schema.name)");
+    };
+    let ddl = format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
+        optidb_recommend::quote_ident(&found.schema),
+        optidb_recommend::quote_ident(&found.name)
+    );
+    let workload = analyze_workload(&snapshot.statements);
+    let options = RealOptions {
+        sample_rows: args.sample_rows,
+        ..RealOptions::default()
+    };
+    let spinner = output.spinner("Costing the statements on a copy, with and without the index");
+    let simulation = match &args.sandbox_dsn {
+        Some(dsn) => {
+            let target = ConnectionTarget::resolve(Some(dsn), |_| None)?;
+            let sandbox = Sandbox::connect(&target).await?;
+            cost_without_index(
+                session,
+                sandbox.client(),
+                snapshot,
+                &workload,
+                &snapshot.statements,
+                schema,
+                name,
+                &options,
+            )
+            .await?
+        }
+        None => {
+            let cluster = tokio::task::spawn_blocking(Cluster::start)
+                .await
+                .context("the sandbox start was interrupted")?
+                .context("cannot start a throwaway PostgreSQL cluster for --drop")?;
+            let sandbox = Sandbox::in_cluster(&cluster).await?;
+            cost_without_index(
+                session,
+                sandbox.client(),
+                snapshot,
+                &workload,
+                &snapshot.statements,
+                schema,
+                name,
+                &options,
+            )
+            .await?
+        }
+    };
+    spinner.finish_and_clear();
+    let report = SimulateReport::new(snapshot, &[ddl], &[simulation]);
     match output.format {
         OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
         OutputFormat::Json => output.result(&report.to_json()?)?,
