@@ -17,15 +17,14 @@ use crate::Error;
 use crate::plan_diff::plan_changes;
 
 /// The generic-plan cost of `statements` with and without the index
-/// `schema.name`, measured on copies in `sandbox_client` (never the target).
+/// `(schema, name)`, measured on copies in `sandbox_client` (never the target).
 pub async fn cost_without_index(
     target: &Client,
     sandbox_client: &Client,
     snapshot: &Snapshot,
     workload: &WorkloadFacts,
     statements: &[Statement],
-    schema: &str,
-    name: &str,
+    (schema, name): (&str, &str),
     options: &RealOptions,
 ) -> Result<Simulation, Error> {
     let database = sandbox::ensure_distinct(target, sandbox_client).await?;
