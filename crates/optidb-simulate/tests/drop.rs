@@ -47,8 +47,7 @@ async fn dropping_the_duplicate_costs_nothing_and_dropping_a_used_index_does() {
         &snapshot,
         &workload,
         &daily,
-        "public",
-        "orders_created_at_idx",
+        ("public", "orders_created_at_idx"),
         &RealOptions::default(),
     )
     .await
@@ -68,8 +67,7 @@ async fn dropping_the_duplicate_costs_nothing_and_dropping_a_used_index_does() {
         &snapshot,
         &workload,
         &listing,
-        "public",
-        "products_category_id_idx",
+        ("public", "products_category_id_idx"),
         &RealOptions::default(),
     )
     .await
