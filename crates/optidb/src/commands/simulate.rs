@@ -335,8 +335,7 @@ async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Resu
                 snapshot,
                 &workload,
                 &snapshot.statements,
-                schema,
-                name,
+                (schema, name),
                 &options,
             )
             .await?
@@ -353,8 +352,7 @@ async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Resu
                 snapshot,
                 &workload,
                 &snapshot.statements,
-                schema,
-                name,
+                (schema, name),
                 &options,
             )
             .await?
