@@ -7,7 +7,7 @@
 //! storage budget and per index count: the relative workload cost (with the
 //! chosen indexes / with none) and the selection's run time.
 //!
-//! `cargo run --release -p optidb-simulate --example tpch_bench -- [--scale 1]`
+//! `cargo run --release -p optidb-simulate --example tpch_bench -- [--scale 1] [--max-width 2]`
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -139,6 +139,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
+    let max_width: usize = args
+        .iter()
+        .position(|a| a == "--max-width")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SelectionOptions::default().max_width);
     let started = Instant::now();
     let options = SandboxOptions::from_env()
         .setting("max_wal_size", "8GB")
@@ -268,6 +274,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             budget_bytes,
             max_indexes,
             write_penalty: false,
+            max_width,
             time_budget: Some(Duration::from_secs(600)),
             ..SelectionOptions::default()
         };
