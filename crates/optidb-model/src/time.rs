@@ -23,6 +23,29 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (the inverse of
+/// [`epoch_seconds`]; Howard Hinnant's `civil_from_days`).
+pub fn rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
 /// Seconds from `start` to `end`, when both parse.
 pub fn seconds_between(start: &str, end: &str) -> Option<i64> {
     Some(epoch_seconds(end)? - epoch_seconds(start)?)
@@ -45,5 +68,12 @@ mod tests {
             Some(86_400)
         );
         assert_eq!(epoch_seconds("yesterday"), None);
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59Z",
+            "2026-11-21T23:59:00Z",
+        ] {
+            assert_eq!(rfc3339(epoch_seconds(text).unwrap()), text);
+        }
     }
 }

@@ -74,8 +74,16 @@ pub enum Command {
     /// Prove an index with HypoPG before building it: the plan cost of every
     /// statement it touches, before and after.
     Simulate(SimulateArgs),
-    /// Apply a recommendation safely, with rollback and an audit trail.
-    Apply(NotBuiltArgs),
+    /// Apply a recommendation (or DDL) safely: shown first, confirmed,
+    /// CONCURRENTLY, bounded by lock and statement timeouts, validated,
+    /// reversible, and recorded in optidb.changes.
+    Apply(ApplyArgs),
+    /// The changes optidb applied, failed or rolled back (optidb.changes).
+    History(HistoryArgs),
+    /// Undo a change optidb applied, with the same safety rules.
+    Rollback(RollbackArgs),
+    /// Find INVALID indexes a killed optidb build left behind, and drop them.
+    Doctor(DoctorArgs),
     /// Start a throwaway PostgreSQL, load a demo shop with planted problems,
     /// run its workload and show what optidb sees.
     Demo(DemoArgs),
@@ -179,10 +187,72 @@ pub struct SimulateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NotBuiltArgs {
-    /// Arguments of a command that is not built yet.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+pub struct ApplyArgs {
+    /// The database to change.
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+    /// A recommendation's number, as `optidb scan` ranks them.
+    #[arg(
+        value_name = "RECOMMENDATION",
+        required_unless_present = "ddl",
+        conflicts_with = "ddl"
+    )]
+    pub recommendation: Option<usize>,
+    /// DDL to run instead: CREATE INDEX CONCURRENTLY, DROP INDEX
+    /// CONCURRENTLY, ANALYZE or VACUUM (anything else needs --allow-any-ddl).
+    #[arg(long, value_name = "SQL")]
+    pub ddl: Option<String>,
+    /// Apply without asking (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the SQL that would run, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Accept DDL other than index builds and drops, ANALYZE and VACUUM.
+    #[arg(long)]
+    pub allow_any_ddl: bool,
+    /// Seconds each attempt may wait for its lock (retried with backoff).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub lock_timeout: f64,
+    /// The scan's configuration, to number recommendations as it does.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How many statements the scan analyses.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The database.
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+    /// How many changes to show, newest first.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The database.
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+    /// The change to undo (its id in `optidb history`).
+    #[arg(value_name = "CHANGE")]
+    pub change: i64,
+    /// Roll back without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The database.
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+    /// Drop the INVALID indexes found, without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

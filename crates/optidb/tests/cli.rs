@@ -28,16 +28,6 @@ fn stderr(output: &Output) -> String {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
-    for command in ["apply"] {
-        let output = run(&[command]);
-        assert_eq!(output.status.code(), Some(2), "{command}");
-        assert!(output.stdout.is_empty());
-        insta::assert_snapshot!(format!("not_built_{command}"), stderr(&output));
-    }
-}
-
-#[test]
 fn no_connection_settings_is_a_usage_error() {
     let output = run(&["bottlenecks"]);
     assert_eq!(output.status.code(), Some(2));
@@ -473,4 +463,74 @@ async fn simulate_drop_shows_what_an_index_is_worth() {
     assert!(
         String::from_utf8_lossy(&unused.stdout).contains("dropping it costs the workload nothing")
     );
+}
+
+#[tokio::test]
+async fn apply_shows_asks_runs_records_and_rolls_back() {
+    let dsn = database_with_lookups().await;
+    let index_exists = || async {
+        let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'optidb_t_id_idx'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+            == 1
+    };
+
+    let dry = run(&["apply", "--dsn", &dsn, "1", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    let sql = String::from_utf8(dry.stdout).unwrap();
+    assert!(
+        sql.starts_with("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"optidb_t_id_idx\""),
+        "{sql}"
+    );
+    assert!(!index_exists().await, "--dry-run runs nothing");
+
+    let unasked = run(&["apply", "--dsn", &dsn, "1"]);
+    assert_eq!(unasked.status.code(), Some(2));
+    assert!(
+        stderr(&unasked).contains("pass --yes"),
+        "{}",
+        stderr(&unasked)
+    );
+    assert!(
+        stderr(&unasked).contains("up to"),
+        "the simulated effect is shown: {}",
+        stderr(&unasked)
+    );
+    assert!(!index_exists().await);
+
+    let applied = run(&["apply", "--dsn", &dsn, "1", "--yes"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    assert!(index_exists().await);
+    let history = run(&["history", "--dsn", &dsn, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(json["changes"][0]["status"], "applied");
+    let id = json["changes"][0]["id"].as_i64().unwrap().to_string();
+
+    let undone = run(&["rollback", "--dsn", &dsn, &id, "--yes"]);
+    assert_eq!(undone.status.code(), Some(0), "{}", stderr(&undone));
+    assert!(!index_exists().await);
+    let history = run(&["history", "--dsn", &dsn, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(json["changes"][0]["status"], "rolled_back");
+
+    let refused = run(&["apply", "--dsn", &dsn, "--ddl", "DROP TABLE t", "--yes"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("DROP TABLE"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let doctor = run(&["doctor", "--dsn", &dsn]);
+    assert_eq!(doctor.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("No INVALID index"));
 }

@@ -1,8 +1,8 @@
 //! One module per subcommand.
 
+mod apply;
 mod bottlenecks;
 mod demo;
-mod not_built;
 mod scan;
 mod simulate;
 
@@ -15,7 +15,10 @@ pub async fn run(command: Command, output: &Output) -> anyhow::Result<ExitStatus
         Command::Scan(args) => scan::run(&args, output).await,
         Command::Bottlenecks(args) => bottlenecks::run(&args, output).await,
         Command::Simulate(args) => simulate::run(&args, output).await,
-        Command::Apply(_) => not_built::run("apply", "the apply issue", output),
+        Command::Apply(args) => apply::apply(&args, output).await,
+        Command::History(args) => apply::history(&args, output).await,
+        Command::Rollback(args) => apply::rollback(&args, output).await,
+        Command::Doctor(args) => apply::doctor(&args, output).await,
         Command::Demo(args) => demo::run(&args, output).await,
     }
 }
