@@ -30,9 +30,15 @@ CREATE TABLE IF NOT EXISTS optidb.changes (
     mean_ms_before double precision[],
     rolled_back_change bigint REFERENCES optidb.changes (id)
 );
-COMMENT ON TABLE optidb.changes IS 'Changes optidb applied to this database, one row per apply, failure and rollback';";
+COMMENT ON TABLE optidb.changes IS 'Changes optidb applied to this database, one row per apply, failure and rollback';" ;
 
-const COLUMNS: &str = "id, applied_at, applied_by, db_user, code, fingerprint, ddl, rollback_ddl, index_name, status, error, cost_before, cost_after, statements, mean_ms_before, rolled_back_change";
+/// Columns added after the table's first version: the counters `verify`
+/// needs to tell the mean time since a change from the mean before it.
+const UPGRADE: &str = "/* optidb */
+ALTER TABLE optidb.changes ADD COLUMN IF NOT EXISTS calls_before bigint[];
+ALTER TABLE optidb.changes ADD COLUMN IF NOT EXISTS total_ms_before double precision[];";
+
+const COLUMNS: &str = "id, applied_at, applied_by, db_user, code, fingerprint, ddl, rollback_ddl, index_name, status, error, cost_before, cost_after, statements, mean_ms_before, rolled_back_change, calls_before, total_ms_before";
 
 /// Where a change stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +121,10 @@ pub struct Change {
     pub mean_ms_before: Vec<Option<f64>>,
     /// For a rollback: the change it undid.
     pub rolled_back_change: Option<i64>,
+    /// Each statement's `calls` in pg_stat_statements when it was applied.
+    pub calls_before: Vec<Option<i64>>,
+    /// Each statement's `total_exec_time` (ms) when it was applied.
+    pub total_ms_before: Vec<Option<f64>>,
 }
 
 impl Change {
@@ -150,6 +160,12 @@ impl Change {
                 .get::<_, Option<Vec<Option<f64>>>>("mean_ms_before")
                 .unwrap_or_default(),
             rolled_back_change: row.get("rolled_back_change"),
+            calls_before: row
+                .get::<_, Option<Vec<Option<i64>>>>("calls_before")
+                .unwrap_or_default(),
+            total_ms_before: row
+                .get::<_, Option<Vec<Option<f64>>>>("total_ms_before")
+                .unwrap_or_default(),
         }
     }
 }
@@ -166,16 +182,33 @@ pub(crate) struct NewChange<'a> {
     pub cost_after: Option<f64>,
     pub statements: &'a [i64],
     pub mean_ms_before: &'a [Option<f64>],
+    pub calls_before: &'a [Option<i64>],
+    pub total_ms_before: &'a [Option<f64>],
     pub rolled_back_change: Option<i64>,
 }
 
-/// Creates `optidb.changes` unless it exists.
+/// Creates `optidb.changes` unless it exists, and brings an older one up
+/// to date.
 pub(crate) async fn ensure(client: &Client) -> Result<(), Error> {
     if !exists(client).await? {
         client
             .batch_execute(CREATE)
             .await
             .map_err(Error::query("creating the audit table optidb.changes"))?;
+    }
+    let current: bool = client
+        .query_one(
+            "/* optidb */ SELECT EXISTS (SELECT 1 FROM pg_attribute
+               WHERE attrelid = 'optidb.changes'::regclass AND attname = 'total_ms_before')",
+            &[],
+        )
+        .await
+        .map_err(Error::query("reading the audit table's columns"))?
+        .get(0);
+    if !current {
+        client.batch_execute(UPGRADE).await.map_err(Error::query(
+            "adding columns to the audit table optidb.changes",
+        ))?;
     }
     Ok(())
 }
@@ -198,8 +231,8 @@ pub(crate) async fn start(client: &Client, change: &NewChange<'_>) -> Result<i64
     let join = |items: &[String]| (!items.is_empty()).then(|| items.join(","));
     let row = client
         .query_one(
-            "/* optidb */ INSERT INTO optidb.changes (applied_by, code, fingerprint, ddl, rollback_ddl, index_name, status, cost_before, cost_after, statements, mean_ms_before, rolled_back_change)
-             VALUES ($1, $2, $3, $4, $5, $6, 'started', $7, $8, $9, $10, $11) RETURNING id",
+            "/* optidb */ INSERT INTO optidb.changes (applied_by, code, fingerprint, ddl, rollback_ddl, index_name, status, cost_before, cost_after, statements, mean_ms_before, rolled_back_change, calls_before, total_ms_before)
+             VALUES ($1, $2, $3, $4, $5, $6, 'started', $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             &[
                 &change.applied_by,
                 &join(change.codes),
@@ -212,6 +245,8 @@ pub(crate) async fn start(client: &Client, change: &NewChange<'_>) -> Result<i64
                 &change.statements,
                 &change.mean_ms_before,
                 &change.rolled_back_change,
+                &change.calls_before,
+                &change.total_ms_before,
             ],
         )
         .await
@@ -279,29 +314,36 @@ pub async fn history(client: &Client, limit: i64) -> Result<Vec<Change>, Error> 
     Ok(rows.iter().map(Change::from_row).collect())
 }
 
-/// Each of `statements`' mean execution time in ms in this database, from
-/// `pg_stat_statements`; `None`s when it is missing or unreadable: the
-/// baseline is a nice-to-have, never a reason not to apply.
-pub(crate) async fn mean_times(client: &Client, statements: &[i64]) -> Vec<Option<f64>> {
+/// Each statement's `calls` and `total_exec_time` (ms) in pg_stat_statements
+/// for this database, summed over roles (`None` when it is not tracked or
+/// pg_stat_statements is not there: counters must not stop an apply).
+pub(crate) async fn counters(client: &Client, statements: &[i64]) -> Vec<Option<(i64, f64)>> {
     let unknown = vec![None; statements.len()];
     if statements.is_empty() {
         return unknown;
     }
     let result = client
         .query(
-            "/* optidb */ SELECT (SELECT sum(p.total_exec_time) / nullif(sum(p.calls), 0)::float8
-                     FROM pg_stat_statements p
-                     WHERE p.queryid = q.id
-                       AND p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))
-             FROM unnest($1::bigint[]) WITH ORDINALITY AS q(id, n)
-             ORDER BY q.n",
+            "/* optidb */ SELECT c.calls, c.total
+               FROM unnest($1::bigint[]) WITH ORDINALITY AS q(id, n)
+               LEFT JOIN LATERAL (
+                 SELECT sum(p.calls)::bigint AS calls, sum(p.total_exec_time)::float8 AS total
+                   FROM pg_stat_statements p
+                  WHERE p.queryid = q.id
+                    AND p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               ) c ON true
+              ORDER BY q.n",
             &[&statements],
         )
         .await;
     match result {
         Ok(rows) if rows.len() == statements.len() => rows
             .iter()
-            .map(|row| row.get::<_, Option<f64>>(0))
+            .map(|row| {
+                let calls: Option<i64> = row.get(0);
+                let total: Option<f64> = row.get(1);
+                calls.zip(total)
+            })
             .collect(),
         _ => unknown,
     }

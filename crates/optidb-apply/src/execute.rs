@@ -191,7 +191,18 @@ pub(crate) async fn run(
 
     let saved = save_timeouts(client).await?;
     audit::ensure(client).await?;
-    let mean_ms_before = audit::mean_times(client, &options.statements).await;
+    let counters = audit::counters(client, &options.statements).await;
+    let mean_ms_before: Vec<Option<f64>> = counters
+        .iter()
+        .map(|c| {
+            c.filter(|(calls, _)| *calls > 0)
+                .map(|(calls, total)| total / calls as f64)
+        })
+        .collect();
+    let calls_before: Vec<Option<i64>> =
+        counters.iter().map(|c| c.map(|(calls, _)| calls)).collect();
+    let total_ms_before: Vec<Option<f64>> =
+        counters.iter().map(|c| c.map(|(_, total)| total)).collect();
     let change_id = audit::start(
         client,
         &NewChange {
@@ -205,6 +216,8 @@ pub(crate) async fn run(
             cost_after: options.cost_after,
             statements: &options.statements,
             mean_ms_before: &mean_ms_before,
+            calls_before: &calls_before,
+            total_ms_before: &total_ms_before,
             rolled_back_change: rolling_back,
         },
     )

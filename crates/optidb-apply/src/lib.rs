@@ -20,12 +20,14 @@
 //!   first use.
 //! - [`invalid_indexes`] and [`drop_invalid`]: recovery from builds that
 //!   died with their session.
+//! - [`verify`]: the statements' mean time since a change against before it.
 
 pub mod allowed;
 mod audit;
 mod error;
 mod execute;
 mod recovery;
+mod verify;
 
 pub use audit::{Change, Status, history};
 pub use error::Error;
@@ -34,3 +36,4 @@ pub use execute::{
     statement_timeout_for,
 };
 pub use recovery::{InvalidIndex, drop_invalid, invalid_indexes};
+pub use verify::{PAYS_OFF, Verdict, Verification, VerifiedStatement, verify};

@@ -82,6 +82,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Undo a change optidb applied, with the same safety rules.
     Rollback(RollbackArgs),
+    /// Did a change pay off? Its statements' mean time since, against before.
+    Verify(VerifyArgs),
     /// Find INVALID indexes a killed optidb build left behind, and drop them.
     Doctor(DoctorArgs),
     /// Start a throwaway PostgreSQL, load a demo shop with planted problems,
@@ -243,6 +245,16 @@ pub struct RollbackArgs {
     /// Roll back without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The database.
+    #[arg(long, value_name = "DSN")]
+    pub dsn: Option<String>,
+    /// The change to verify (its id in `optidb history`).
+    #[arg(value_name = "CHANGE")]
+    pub change: i64,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use optidb_apply::{ApplyOptions, allowed};
+use optidb_apply::{ApplyOptions, Verdict, allowed};
 use optidb_fingerprint::analyze_workload;
 use optidb_model::text::percent;
 use optidb_pg::{ConnectionTarget, SessionSettings};
@@ -13,7 +13,7 @@ use optidb_report::OutputFormat;
 use optidb_simulate::WhatIfOptions;
 use tokio_postgres::Client;
 
-use crate::cli::{ApplyArgs, DoctorArgs, HistoryArgs, RollbackArgs, SourceArgs};
+use crate::cli::{ApplyArgs, DoctorArgs, HistoryArgs, RollbackArgs, SourceArgs, VerifyArgs};
 use crate::commands::scan::load_config;
 use crate::connection;
 use crate::exit::ExitStatus;
@@ -268,6 +268,74 @@ pub async fn rollback(args: &RollbackArgs, output: &Output) -> anyhow::Result<Ex
         done.change_id,
         done.duration.as_secs_f64()
     ))?;
+    Ok(ExitStatus::Success)
+}
+
+pub async fn verify(args: &VerifyArgs, output: &Output) -> anyhow::Result<ExitStatus> {
+    let client = writable(&target(args.dsn.as_deref())?).await?;
+    let verification = optidb_apply::verify(&client, args.change).await?;
+    let verdict = match verification.verdict {
+        Verdict::PaidOff { ratio } => format!(
+            "paid off: its statements take {} of their former mean time",
+            percent(ratio)
+        ),
+        Verdict::NoGain { ratio } => format!(
+            "did not pay off (yet): its statements take {} of their former mean time",
+            percent(ratio)
+        ),
+        Verdict::NotEnoughData => {
+            "not enough data: no statement of it has run since, or none was tracked before".into()
+        }
+    };
+    let statements: Vec<serde_json::Value> = verification
+        .statements
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "queryid": s.queryid.to_string(),
+                "mean_ms_before": s.mean_ms_before,
+                "mean_ms_since": s.mean_ms_since,
+                "calls_since": s.calls_since,
+                "counters_reset": s.counters_reset,
+            })
+        })
+        .collect();
+    match output.format {
+        OutputFormat::Json => {
+            output.result(&serde_json::to_string_pretty(&serde_json::json!({
+                "schema_version": optidb_report::SCHEMA_VERSION,
+                "change_id": args.change,
+                "ddl": verification.change.ddl,
+                "verdict": verdict,
+                "statements": statements,
+            }))?)?
+        }
+        OutputFormat::Table => {
+            let mut text = format!(
+                "Change #{}: {}
+{verdict}
+",
+                args.change,
+                verification.change.ddl.trim()
+            );
+            for s in &verification.statements {
+                let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3} ms"));
+                text.push_str(&format!(
+                    "  {}: mean {} before, {} since ({} calls{})\n",
+                    s.queryid,
+                    ms(s.mean_ms_before),
+                    ms(s.mean_ms_since),
+                    s.calls_since,
+                    if s.counters_reset {
+                        ", counters reset since"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            output.result(&text)?;
+        }
+    }
     Ok(ExitStatus::Success)
 }
 

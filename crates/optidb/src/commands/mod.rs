@@ -18,6 +18,7 @@ pub async fn run(command: Command, output: &Output) -> anyhow::Result<ExitStatus
         Command::Apply(args) => apply::apply(&args, output).await,
         Command::History(args) => apply::history(&args, output).await,
         Command::Rollback(args) => apply::rollback(&args, output).await,
+        Command::Verify(args) => apply::verify(&args, output).await,
         Command::Doctor(args) => apply::doctor(&args, output).await,
         Command::Demo(args) => demo::run(&args, output).await,
     }
