@@ -4,17 +4,15 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use optidb_apply::{ApplyOptions, Verdict, allowed};
-use optidb_fingerprint::analyze_workload;
 use optidb_model::text::percent;
 use optidb_pg::{ConnectionTarget, SessionSettings};
 use optidb_report::OutputFormat;
-use optidb_simulate::WhatIfOptions;
 use tokio_postgres::Client;
 
 use crate::cli::{ApplyArgs, DoctorArgs, HistoryArgs, RollbackArgs, SourceArgs, VerifyArgs};
-use crate::commands::scan::load_config;
+use crate::commands::scan::numbered;
 use crate::connection;
 use crate::exit::ExitStatus;
 use crate::output::Output;
@@ -99,7 +97,6 @@ pub async fn apply(args: &ApplyArgs, output: &Output) -> anyhow::Result<ExitStat
 
 /// The recommendation numbered `rank` as `optidb scan` numbers it.
 async fn recommended(args: &ApplyArgs, rank: usize, output: &Output) -> anyhow::Result<Plan> {
-    let config = load_config(args.config.as_deref())?;
     let source_args = SourceArgs {
         dsn: args.dsn.clone(),
         from: None,
@@ -107,24 +104,8 @@ async fn recommended(args: &ApplyArgs, rank: usize, output: &Output) -> anyhow::
     };
     let source = connection::source(&source_args, args.limit, output).await?;
     let snapshot = &source.snapshot;
-    let workload = analyze_workload(&snapshot.statements);
-    let findings = optidb_rules::check(snapshot, &workload, &config);
-    let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
-    if let Some(session) = &source.session
-        && optidb_simulate::hypopg(session).await.is_ok()
-    {
-        optidb_simulate::prove(
-            session,
-            snapshot,
-            &mut recommendations,
-            &WhatIfOptions::default(),
-        )
-        .await
-        .context("the what-if simulation failed")?;
-    }
-    let Some(recommendation) = recommendations.into_iter().find(|r| r.rank == rank) else {
-        bail!("there is no recommendation #{rank}: see `optidb scan` for their numbers");
-    };
+    let (recommendation, workload) =
+        numbered(&source, args.config.as_deref(), rank, output).await?;
     let Some(ddl) = recommendation.ddl.clone() else {
         bail!(
             "recommendation #{rank} ({}) has no SQL to run: it asks for a change in the application or an investigation",

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use optidb_fingerprint::analyze_workload;
-use optidb_model::Severity;
+use optidb_model::facts::WorkloadFacts;
+use optidb_model::{Recommendation, Severity};
 use optidb_report::{OutputFormat, ScanReport, SimulationSummary};
 use optidb_rules::Config;
 
@@ -52,6 +53,27 @@ pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus>
     } else {
         ExitStatus::Success
     })
+}
+
+/// The recommendation numbered `rank` exactly as `optidb scan` numbers it
+/// (after proving), with the facts of the workload it came from: what
+/// `simulate`, `apply` take a number from.
+pub async fn numbered(
+    source: &Source,
+    config: Option<&Path>,
+    rank: usize,
+    output: &Output,
+) -> anyhow::Result<(Recommendation, WorkloadFacts)> {
+    let config = load_config(config)?;
+    let snapshot = &source.snapshot;
+    let workload = analyze_workload(&snapshot.statements);
+    let findings = optidb_rules::check(snapshot, &workload, &config);
+    let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
+    prove(source, false, &mut recommendations, output).await?;
+    match recommendations.into_iter().find(|r| r.rank == rank) {
+        Some(recommendation) => Ok((recommendation, workload)),
+        None => bail!("there is no recommendation #{rank}: see `optidb scan` for their numbers"),
+    }
 }
 
 /// Proves the index recommendations with HypoPG when the snapshot was read

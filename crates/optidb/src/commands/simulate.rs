@@ -17,7 +17,7 @@ use optidb_simulate::selection::{SelectionOptions, select};
 use optidb_simulate::{WhatIfOptions, what_if};
 
 use crate::cli::{SimulateArgs, SourceArgs};
-use crate::commands::scan::load_config;
+use crate::commands::scan::numbered;
 use crate::connection;
 use crate::exit::ExitStatus;
 use crate::output::Output;
@@ -39,31 +39,15 @@ pub async fn run(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSta
     let snapshot = &source.snapshot;
     let (candidates, simulations) = match args.recommendation {
         Some(rank) => {
-            // Numbered exactly as `optidb scan` numbers them: after proving.
-            let config = load_config(args.config.as_deref())?;
-            let workload = analyze_workload(&snapshot.statements);
-            let findings = optidb_rules::check(snapshot, &workload, &config);
-            let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
-            let spinner = output.spinner("Proving the index recommendations with HypoPG");
-            optidb_simulate::prove(
-                session,
-                snapshot,
-                &mut recommendations,
-                &WhatIfOptions::default(),
-            )
-            .await
-            .context("the what-if simulation failed")?;
-            spinner.finish_and_clear();
-            let Some(recommendation) = recommendations.into_iter().find(|r| r.rank == rank) else {
-                bail!("there is no recommendation #{rank}: see `optidb scan` for their numbers");
-            };
+            let (recommendation, _) =
+                numbered(&source, args.config.as_deref(), rank, output).await?;
             let (ActionKind::CreateIndex, Some(ddl), Some(simulation)) = (
                 recommendation.action,
                 recommendation.ddl.clone(),
                 recommendation.simulation.clone(),
             ) else {
                 bail!(
-                    "recommendation #{rank} ({}) builds no index for a measured statement: only those can be simulated",
+                    "recommendation #{rank} ({}) builds no index for a measured statement, or the database has no hypopg: only those can be simulated",
                     recommendation.title
                 );
             };
@@ -173,20 +157,8 @@ async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus
     let workload = analyze_workload(&snapshot.statements);
     let (ddl, statements): (String, Vec<i64>) = match (args.recommendation, args.index.first()) {
         (Some(rank), _) => {
-            let config = load_config(args.config.as_deref())?;
-            let findings = optidb_rules::check(snapshot, &workload, &config);
-            let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
-            optidb_simulate::prove(
-                session,
-                snapshot,
-                &mut recommendations,
-                &WhatIfOptions::default(),
-            )
-            .await
-            .context("the what-if simulation failed")?;
-            let Some(recommendation) = recommendations.into_iter().find(|r| r.rank == rank) else {
-                bail!("there is no recommendation #{rank}: see `optidb scan` for their numbers");
-            };
+            let (recommendation, _) =
+                numbered(&source, args.config.as_deref(), rank, output).await?;
             let (ActionKind::CreateIndex, Some(ddl)) = (recommendation.action, recommendation.ddl)
             else {
                 bail!(
