@@ -92,6 +92,7 @@ async fn workload(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSt
         budget_bytes: args.budget,
         max_indexes: args.max_indexes,
         write_penalty: !args.no_write_penalty,
+        max_width: usize::from(args.max_width),
         time_budget: Some(Duration::from_secs(args.time_budget)),
         ..SelectionOptions::default()
     };
