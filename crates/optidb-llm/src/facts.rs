@@ -1,0 +1,301 @@
+//! Numbered facts: the only things the model is told.
+//!
+//! A fact holds normalized SQL (constants replaced by `$n`), evidence
+//! numbers, table, column and index names, or plan node types. Statement
+//! texts always go through [`optidb_fingerprint::normalize`]; one that does
+//! not parse becomes [`UNPARSABLE_STATEMENT`], never its raw text. Free text
+//! that rules write (titles, advice, index predicates and definitions) is
+//! left out, because it may quote a constant.
+
+use std::fmt::Write as _;
+
+use optidb_model::plan::Plan;
+use optidb_model::{Finding, Fix, Recommendation, Snapshot};
+
+/// What a statement that does not parse becomes.
+pub const UNPARSABLE_STATEMENT: &str = "(statement text withheld: it does not parse)";
+
+/// One numbered fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    /// Its id, `F1`, `F2`, …
+    pub id: String,
+    /// What it says.
+    pub text: String,
+}
+
+/// The numbered facts behind one explanation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactSheet {
+    facts: Vec<Fact>,
+}
+
+impl FactSheet {
+    /// No facts yet.
+    pub fn new() -> Self {
+        FactSheet::default()
+    }
+
+    /// Adds a fact and returns its id. Callers are responsible for `text`
+    /// holding no literal (the [`crate::Redactor`] checks again before sending).
+    pub fn push(&mut self, text: impl Into<String>) -> String {
+        let id = format!("F{}", self.facts.len() + 1);
+        self.facts.push(Fact {
+            id: id.clone(),
+            text: text.into(),
+        });
+        id
+    }
+
+    /// The facts, in order.
+    pub fn facts(&self) -> &[Fact] {
+        &self.facts
+    }
+
+    /// The fact called `id`.
+    pub fn get(&self, id: &str) -> Option<&Fact> {
+        self.facts.iter().find(|fact| fact.id == id)
+    }
+
+    /// Whether there are no facts.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    /// One line per fact: `F1: …`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for fact in &self.facts {
+            let _ = writeln!(out, "{}: {}", fact.id, fact.text);
+        }
+        out
+    }
+}
+
+/// `sql` normalized (constants replaced by `$n`), or
+/// [`UNPARSABLE_STATEMENT`] when it does not parse.
+pub fn normalized_statement(sql: &str) -> String {
+    optidb_fingerprint::normalize(sql).unwrap_or_else(|_| UNPARSABLE_STATEMENT.to_string())
+}
+
+/// The facts behind one finding: its rule, evidence, tables, indexes, the
+/// suggested fix, and for each statement it names its normalized text and
+/// its plan's node types.
+pub fn finding_facts(finding: &Finding, snapshot: &Snapshot) -> FactSheet {
+    let mut sheet = FactSheet::new();
+    sheet.push(format!(
+        "rule {} ({}), severity {:?}",
+        finding.rule, finding.code, finding.severity
+    ));
+    for evidence in &finding.evidence {
+        sheet.push(format!(
+            "{} = {} {}",
+            evidence.name,
+            number(evidence.value),
+            evidence.unit
+        ));
+    }
+    push_names(&mut sheet, &finding.tables, &finding.indexes);
+    sheet.push(fix_fact(&finding.fix));
+    push_statements(&mut sheet, &finding.statements, snapshot);
+    sheet
+}
+
+/// The facts behind one recommendation: its action, the normalized DDL,
+/// the expected savings and confidence, the risk, the simulation's result,
+/// and its statements (normalized) with their plans' node types.
+pub fn recommendation_facts(recommendation: &Recommendation, snapshot: &Snapshot) -> FactSheet {
+    let mut sheet = FactSheet::new();
+    sheet.push(format!(
+        "action {:?} answering {}",
+        recommendation.action,
+        recommendation.codes.join(", ")
+    ));
+    if let Some(ddl) = &recommendation.ddl {
+        sheet.push(format!("sql to run: {}", normalized_statement(ddl)));
+    }
+    sheet.push(format!(
+        "estimated savings = {} ms over the statistics window",
+        number(recommendation.estimated_savings_ms)
+    ));
+    sheet.push(format!(
+        "confidence = {} ({})",
+        number(recommendation.confidence),
+        recommendation.confidence_basis
+    ));
+    let risk = &recommendation.risk;
+    sheet.push(format!("risk {:?}, lock {}", risk.level, risk.lock));
+    if let Some(seconds) = risk.build_seconds {
+        sheet.push(format!(
+            "estimated build time = {} seconds",
+            number(seconds)
+        ));
+    }
+    if let Some(bytes) = risk.index_bytes {
+        sheet.push(format!("estimated index size = {bytes} bytes"));
+    }
+    push_names(&mut sheet, &recommendation.tables, &[]);
+    if let Some(improvement) = recommendation
+        .simulation
+        .as_ref()
+        .and_then(|simulation| simulation.best_improvement())
+    {
+        sheet.push(format!(
+            "simulated best plan cost improvement = {} (ratio)",
+            number(improvement)
+        ));
+    }
+    push_statements(&mut sheet, &recommendation.statements, snapshot);
+    sheet
+}
+
+fn push_names(sheet: &mut FactSheet, tables: &[String], indexes: &[String]) {
+    for table in tables {
+        sheet.push(format!("table {table}"));
+    }
+    for index in indexes {
+        sheet.push(format!("index {index}"));
+    }
+}
+
+fn push_statements(sheet: &mut FactSheet, queryids: &[i64], snapshot: &Snapshot) {
+    for queryid in queryids {
+        let Some(statement) = snapshot.statements.iter().find(|s| s.queryid == *queryid) else {
+            continue;
+        };
+        sheet.push(format!(
+            "statement: {}",
+            normalized_statement(&statement.query)
+        ));
+        if let Some(plan) = snapshot.plan_of(*queryid).and_then(|plan| plan.plan()) {
+            sheet.push(plan_fact(plan));
+        }
+    }
+}
+
+/// The node types of a plan, with the relations they read, in tree order.
+pub fn plan_fact(plan: &Plan) -> String {
+    let nodes: Vec<String> = plan
+        .nodes()
+        .map(|node| match &node.relation_name {
+            Some(relation) => format!("{} on {relation}", node.node_type),
+            None => node.node_type.clone(),
+        })
+        .collect();
+    format!("plan nodes: {}", nodes.join(" > "))
+}
+
+fn fix_fact(fix: &Fix) -> String {
+    match fix {
+        Fix::CreateIndex(spec) => {
+            let columns: Vec<&str> = spec.keys.iter().map(|key| key.column.as_str()).collect();
+            let mut text = format!(
+                "suggested fix: create a {} index on {}.{} ({})",
+                spec.method,
+                spec.schema,
+                spec.table,
+                columns.join(", ")
+            );
+            if !spec.include.is_empty() {
+                let _ = write!(text, " including {}", spec.include.join(", "));
+            }
+            if spec.predicate.is_some() {
+                text.push_str(", partial");
+            }
+            text
+        }
+        Fix::DropIndex { schema, name, .. } => {
+            format!("suggested fix: drop index {schema}.{name}")
+        }
+        Fix::Analyze { schema, table } => format!("suggested fix: analyze {schema}.{table}"),
+        Fix::Vacuum { schema, table } => format!("suggested fix: vacuum {schema}.{table}"),
+        Fix::WorkMem { kilobytes } => format!("suggested fix: work_mem = {kilobytes} kB"),
+        Fix::Rewrite { .. } => "suggested fix: rewrite the statement".to_string(),
+        Fix::Investigate { .. } => "suggested fix: investigate".to_string(),
+    }
+}
+
+/// A number as facts show it: integers without a fractional part.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use optidb_model::{Evidence, IndexKeySpec, IndexSpec, Severity, Statement};
+
+    use super::*;
+
+    fn snapshot(query: &str) -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        snapshot.statements.push(Statement {
+            queryid: 7,
+            query: query.to_string(),
+            ..Statement::default()
+        });
+        snapshot
+    }
+
+    fn finding() -> Finding {
+        Finding {
+            code: "OPT001".into(),
+            rule: "missing-index".into(),
+            severity: Severity::Warning,
+            title: "orders scanned for 'alice@example.com'".into(),
+            statements: vec![7],
+            tables: vec!["public.orders".into()],
+            indexes: vec![],
+            evidence: vec![Evidence::new("rows_scanned_per_call", 120000.0, "rows")],
+            fix: Fix::CreateIndex(IndexSpec {
+                schema: "public".into(),
+                table: "orders".into(),
+                method: "btree".into(),
+                keys: vec![IndexKeySpec::column("email")],
+                include: vec![],
+                predicate: Some("status = 'secret-status'".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn statements_are_normalized() {
+        let sheet = finding_facts(
+            &finding(),
+            &snapshot("SELECT * FROM orders WHERE email = 'alice@example.com' AND id = 987654321"),
+        );
+        let text = sheet.render();
+        assert!(text.contains("email = $1"), "{text}");
+        assert!(!text.contains("alice@example.com"), "{text}");
+        assert!(!text.contains("987654321"), "{text}");
+        assert!(!text.contains("secret-status"), "{text}");
+        assert!(
+            text.contains("F2: rows_scanned_per_call = 120000 rows"),
+            "{text}"
+        );
+        assert!(text.contains("create a btree index on public.orders (email), partial"));
+    }
+
+    #[test]
+    fn unparsable_statements_are_withheld() {
+        let sheet = finding_facts(
+            &finding(),
+            &snapshot("SELECT * FROM orders WHERE email = 'x@y.z"),
+        );
+        let text = sheet.render();
+        assert!(text.contains(UNPARSABLE_STATEMENT), "{text}");
+        assert!(!text.contains("x@y.z"), "{text}");
+    }
+
+    #[test]
+    fn ids_are_numbered_from_one() {
+        let mut sheet = FactSheet::new();
+        assert_eq!(sheet.push("a"), "F1");
+        assert_eq!(sheet.push("b"), "F2");
+        assert_eq!(sheet.get("F2").map(|fact| fact.text.as_str()), Some("b"));
+        assert_eq!(sheet.render(), "F1: a\nF2: b\n");
+    }
+}
