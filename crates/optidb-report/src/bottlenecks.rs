@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, new_table, one_line, percent, thousands};
 use crate::plan_facts::plan_facts;
-use crate::{SCHEMA_VERSION, TableStyle};
+use crate::{Document, SCHEMA_VERSION, TableStyle};
 
 /// The statements that take the most time, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -114,11 +114,6 @@ impl BottlenecksReport {
         }
     }
 
-    /// Pretty-printed JSON.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(self)
-    }
-
     /// Names each statement's family (`family_of(queryid)`) and marks the
     /// family's outliers (`is_outlier(queryid)`).
     pub fn with_families(
@@ -134,9 +129,11 @@ impl BottlenecksReport {
         }
         self
     }
+}
 
+impl Document for BottlenecksReport {
     /// A table for a terminal, followed by one line of totals.
-    pub fn to_table(&self, style: TableStyle) -> String {
+    fn to_table(&self, style: TableStyle) -> String {
         let mut table = new_table(style);
         let header = [
             "#",

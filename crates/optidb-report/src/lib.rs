@@ -33,6 +33,18 @@ pub use workload::{
     ChosenIndex, CopiedTableEntry, MeasuredEntry, RealReport, ReasonedItem, SelectionReport,
 };
 
+/// Every document optidb writes: a table for people, JSON for tools.
+pub trait Document: serde::Serialize {
+    /// The document for a terminal.
+    fn to_table(&self, style: TableStyle) -> String;
+
+    /// The document as pretty-printed JSON (shape described by
+    /// [`json_schema`]).
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+}
+
 /// Version of the JSON output's shape. Bumped on any incompatible change;
 /// fields may be added without a bump.
 pub const SCHEMA_VERSION: u32 = 1;

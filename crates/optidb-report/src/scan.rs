@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, new_table, thousands};
-use crate::{SCHEMA_VERSION, TableStyle};
+use crate::{Document, SCHEMA_VERSION, TableStyle};
 
 /// The result of a scan, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -216,14 +216,11 @@ impl ScanReport {
                 .collect(),
         }
     }
+}
 
-    /// Pretty-printed JSON.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(self)
-    }
-
+impl Document for ScanReport {
     /// A summary line, then the recommendations as a table.
-    pub fn to_table(&self, style: TableStyle) -> String {
+    fn to_table(&self, style: TableStyle) -> String {
         let summary = &self.summary;
         let mut out = format!(
             "Scanned {}: {} statements, {} tables, {} indexes in {} ms. Findings: {} critical, {} warning, {} info.\n",

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{new_table, one_line, thousands};
-use crate::{SCHEMA_VERSION, TableStyle};
+use crate::{Document, SCHEMA_VERSION, TableStyle};
 
 /// The result of a what-if simulation, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -114,14 +114,11 @@ impl SimulateReport {
             candidates,
         }
     }
+}
 
-    /// Pretty-printed JSON.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(self)
-    }
-
+impl Document for SimulateReport {
     /// Per candidate: its DDL, a table of statements, the workload total.
-    pub fn to_table(&self, style: TableStyle) -> String {
+    fn to_table(&self, style: TableStyle) -> String {
         let mut out = String::new();
         for candidate in &self.candidates {
             out.push_str(&format!("{}\n", candidate.ddl.trim()));

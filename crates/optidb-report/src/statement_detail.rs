@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, percent, thousands};
 use crate::plan_tree::render_plan;
-use crate::{BottleneckEntry, BottlenecksReport, SCHEMA_VERSION};
+use crate::{BottleneckEntry, BottlenecksReport, Document, SCHEMA_VERSION, TableStyle};
 
 /// One statement in full.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -93,11 +93,6 @@ impl StatementDetail {
         })
     }
 
-    /// Pretty-printed JSON.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(self)
-    }
-
     /// Numbers, the full statement, and its plan, for a terminal.
     pub fn to_text(&self) -> String {
         let entry = &self.statement;
@@ -180,5 +175,12 @@ impl StatementDetail {
             (None, None) => out.push_str("\nNo plan: not among the explained statements\n"),
         }
         out
+    }
+}
+
+impl Document for StatementDetail {
+    /// The text of [`StatementDetail::to_text`]: the width of the terminal is not needed.
+    fn to_table(&self, _style: TableStyle) -> String {
+        self.to_text()
     }
 }

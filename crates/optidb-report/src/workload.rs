@@ -5,8 +5,8 @@ use comfy_table::{Cell, CellAlignment};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::TableStyle;
 use crate::format::{new_table, one_line, thousands};
+use crate::{Document, TableStyle};
 
 /// The index set chosen for the whole workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,14 +55,9 @@ pub struct ReasonedItem {
     pub reason: String,
 }
 
-impl SelectionReport {
-    /// Pretty-printed JSON.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(self)
-    }
-
+impl Document for SelectionReport {
     /// The chosen indexes and the workload's cost before and after.
-    pub fn to_table(&self, style: TableStyle) -> String {
+    fn to_table(&self, style: TableStyle) -> String {
         let mut out = format!(
             "Workload cost (calls × plan cost): {} → {} ({:.3} of today's){} in {:.0} ms, {} EXPLAINs, {} cached.\n",
             thousands(self.cost_before.round() as u64),
@@ -162,14 +157,9 @@ pub struct MeasuredEntry {
     pub uses_index: bool,
 }
 
-impl RealReport {
-    /// Pretty-printed JSON.
-    pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(self)
-    }
-
+impl Document for RealReport {
     /// The copy, then each statement's measured times.
-    pub fn to_table(&self, style: TableStyle) -> String {
+    fn to_table(&self, style: TableStyle) -> String {
         let copied: Vec<String> = self
             .tables
             .iter()

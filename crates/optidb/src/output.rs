@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use optidb_report::{OutputFormat, TableStyle, TableWidth};
+use optidb_report::{Document, OutputFormat, TableStyle, TableWidth};
 
 use crate::cli::{ColorChoice, Format, GlobalArgs};
 
@@ -56,6 +56,14 @@ impl Output {
         }
         stdout.flush()?;
         Ok(())
+    }
+
+    /// A document on stdout, as a table or JSON per --format.
+    pub fn document(&self, document: &impl Document) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Table => self.result(&document.to_table(self.table_style())),
+            OutputFormat::Json => self.result(&document.to_json()?),
+        }
     }
 
     /// A hint for people, on stderr; nothing with --quiet.

@@ -57,29 +57,34 @@ fn an_unreachable_database_exits_2_without_the_password() {
     assert!(!err.contains("hunter2"), "{err}");
 }
 
-/// A database with a little workload in pg_stat_statements.
-async fn database_with_workload() -> String {
+/// A fresh database with table `t(id, v)` of `rows` rows, analyzed, and
+/// `calls` executions of `query` (one text parameter, the call number, for
+/// LIKE; one integer, for lookups) in pg_stat_statements.
+async fn database_with(rows: i32, query: &str, calls: i32) -> String {
     let cluster = Cluster::shared().unwrap();
     let db = cluster.create_database().await.unwrap();
     let client = db.connect().await.unwrap();
     client
-        .batch_execute(
+        .batch_execute(&format!(
             "CREATE TABLE t (id int, v text);
-             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
-             ANALYZE t;",
-        )
+             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, {rows}) g;
+             ANALYZE t;"
+        ))
         .await
         .unwrap();
-    for i in 0..5 {
-        client
-            .query(
-                "SELECT count(*) FROM t WHERE v LIKE $1",
-                &[&format!("%{i}%")],
-            )
-            .await
-            .unwrap();
+    for call in 0..calls {
+        if query.contains("LIKE") {
+            client.query(query, &[&format!("%{call}%")]).await.unwrap();
+        } else {
+            client.query(query, &[&call]).await.unwrap();
+        }
     }
     db.dsn().to_string()
+}
+
+/// A database with a little LIKE workload in pg_stat_statements.
+async fn database_with_workload() -> String {
+    database_with(20_000, "SELECT count(*) FROM t WHERE v LIKE $1", 5).await
 }
 
 #[tokio::test]
@@ -338,24 +343,7 @@ async fn scan_exit_codes_follow_fail_on_and_optidb_toml_silences_rules() {
 
 /// A database whose top statement looks rows up by an unindexed column.
 async fn database_with_lookups() -> String {
-    let cluster = Cluster::shared().unwrap();
-    let db = cluster.create_database().await.unwrap();
-    let client = db.connect().await.unwrap();
-    client
-        .batch_execute(
-            "CREATE TABLE t (id int, v text);
-             INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 50000) g;
-             ANALYZE t;",
-        )
-        .await
-        .unwrap();
-    for id in 0..50 {
-        client
-            .query("SELECT v FROM t WHERE id = $1", &[&id])
-            .await
-            .unwrap();
-    }
-    db.dsn().to_string()
+    database_with(50_000, "SELECT v FROM t WHERE id = $1", 50).await
 }
 
 #[tokio::test]

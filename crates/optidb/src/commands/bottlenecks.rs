@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 use optidb_ingest::Snapshot;
-use optidb_report::{BottlenecksReport, OutputFormat, StatementDetail};
+use optidb_report::{BottlenecksReport, StatementDetail};
 
 use optidb_fingerprint::analyze_workload;
 
@@ -31,10 +31,7 @@ pub fn print_report(snapshot: &Snapshot, limit: usize, output: &Output) -> anyho
         |queryid| families.is_outlier(queryid),
     );
     report.statements.truncate(limit);
-    match output.format {
-        OutputFormat::Table => output.result(&report.to_table(output.table_style())),
-        OutputFormat::Json => output.result(&report.to_json()?),
-    }
+    output.document(&report)
 }
 
 fn print_detail(snapshot: &Snapshot, id: &str, output: &Output) -> anyhow::Result<()> {
@@ -56,8 +53,5 @@ fn print_detail(snapshot: &Snapshot, id: &str, output: &Output) -> anyhow::Resul
     let Some(detail) = detail else {
         bail!("statement {queryid} vanished from the snapshot");
     };
-    match output.format {
-        OutputFormat::Table => output.result(&detail.to_text()),
-        OutputFormat::Json => output.result(&detail.to_json()?),
-    }
+    output.document(&detail)
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use optidb_fingerprint::analyze_workload;
 use optidb_model::facts::WorkloadFacts;
 use optidb_model::{Recommendation, Severity};
-use optidb_report::{OutputFormat, ScanReport, SimulationSummary};
+use optidb_report::{ScanReport, SimulationSummary};
 use optidb_rules::Config;
 
 use crate::cli::{FailOn, ScanArgs};
@@ -36,10 +36,7 @@ pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus>
         duration_ms,
         simulation,
     );
-    match output.format {
-        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
-        OutputFormat::Json => output.result(&report.to_json()?)?,
-    }
+    output.document(&report)?;
     let threshold = match args.fail_on {
         FailOn::Info => Some(Severity::Info),
         FailOn::Warning => Some(Severity::Warning),

@@ -8,13 +8,14 @@ use optidb_fingerprint::analyze_workload;
 use optidb_model::ActionKind;
 use optidb_pg::ConnectionTarget;
 use optidb_report::{
-    ChosenIndex, CopiedTableEntry, MeasuredEntry, OutputFormat, RealReport, ReasonedItem,
-    SelectionReport, SimulateReport,
+    ChosenIndex, CopiedTableEntry, MeasuredEntry, RealReport, ReasonedItem, SelectionReport,
+    SimulateReport,
 };
 use optidb_sandbox::Cluster;
 use optidb_simulate::real::{RealOptions, Sandbox, benchmark, cost_without_index};
 use optidb_simulate::selection::{SelectionOptions, select};
 use optidb_simulate::{WhatIfOptions, what_if};
+use tokio_postgres::Client;
 
 use crate::cli::{SimulateArgs, SourceArgs};
 use crate::commands::scan::numbered;
@@ -33,9 +34,7 @@ pub async fn run(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSta
         return drop(args, index, output).await;
     }
     let source = connection::source(&source_args(args), args.limit, output).await?;
-    let Some(session) = &source.session else {
-        bail!("simulation needs a live database");
-    };
+    let session = live_session(&source)?;
     let snapshot = &source.snapshot;
     let (candidates, simulations) = match args.recommendation {
         Some(rank) => {
@@ -73,19 +72,14 @@ pub async fn run(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSta
         }
     };
     let report = SimulateReport::new(snapshot, &candidates, &simulations);
-    match output.format {
-        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
-        OutputFormat::Json => output.result(&report.to_json()?)?,
-    }
+    output.document(&report)?;
     Ok(ExitStatus::Success)
 }
 
 /// `--workload`: the best index set for the whole workload.
 async fn workload(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus> {
     let source = connection::source(&source_args(args), args.limit, output).await?;
-    let Some(session) = &source.session else {
-        bail!("simulation needs a live database");
-    };
+    let session = live_session(&source)?;
     let snapshot = &source.snapshot;
     let workload = analyze_workload(&snapshot.statements);
     let options = SelectionOptions {
@@ -141,19 +135,14 @@ async fn workload(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSt
             })
             .collect(),
     };
-    match output.format {
-        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
-        OutputFormat::Json => output.result(&report.to_json()?)?,
-    }
+    output.document(&report)?;
     Ok(ExitStatus::Success)
 }
 
 /// `--real`: build the index on a sampled copy and time the statements.
 async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus> {
     let source = connection::source(&source_args(args), args.limit, output).await?;
-    let Some(session) = &source.session else {
-        bail!("simulation needs a live database");
-    };
+    let session = live_session(&source)?;
     let snapshot = &source.snapshot;
     let workload = analyze_workload(&snapshot.statements);
     let (ddl, statements): (String, Vec<i64>) = match (args.recommendation, args.index.first()) {
@@ -263,10 +252,7 @@ async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus
         index_build_ms: real_report.index_build_ms,
         notes: real_report.notes.clone(),
     };
-    match output.format {
-        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
-        OutputFormat::Json => output.result(&report.to_json()?)?,
-    }
+    output.document(&report)?;
     Ok(ExitStatus::Success)
 }
 
@@ -274,9 +260,7 @@ async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus
 /// on a copy of its tables in a throwaway cluster (or --sandbox-dsn).
 async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Result<ExitStatus> {
     let source = connection::source(&source_args(args), args.limit, output).await?;
-    let Some(session) = &source.session else {
-        bail!("simulation needs a live database");
-    };
+    let session = live_session(&source)?;
     let snapshot = &source.snapshot;
     let (schema, name) = index.split_once('.').unwrap_or(("public", index));
     let Some(found) = snapshot
@@ -333,11 +317,16 @@ async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Resu
     };
     spinner.finish_and_clear();
     let report = SimulateReport::new(snapshot, &[ddl], &[simulation]);
-    match output.format {
-        OutputFormat::Table => output.result(&report.to_table(output.table_style()))?,
-        OutputFormat::Json => output.result(&report.to_json()?)?,
-    }
+    output.document(&report)?;
     Ok(ExitStatus::Success)
+}
+
+/// The session a snapshot was read through: simulation needs a live database.
+fn live_session(source: &connection::Source) -> anyhow::Result<&Client> {
+    source
+        .session
+        .as_ref()
+        .context("simulation needs a live database, not a saved snapshot")
 }
 
 /// Where simulation reads its snapshot: always a live database.
