@@ -10,6 +10,7 @@
 //! strings; the binary decides where they go.
 
 mod bottlenecks;
+mod changes;
 mod format;
 mod plan_facts;
 mod plan_tree;
@@ -20,6 +21,7 @@ mod statement_detail;
 mod workload;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
+pub use changes::{AppliedReport, ChangeEntry, HistoryReport, VerifiedEntry, VerifyReport};
 pub use format::{OutputFormat, TableStyle, TableWidth};
 pub use plan_tree::render_plan;
 pub use scan::{

@@ -6,8 +6,8 @@ use schemars::schema_for;
 use serde_json::json;
 
 use crate::{
-    BottlenecksReport, RealReport, SCHEMA_VERSION, ScanReport, SelectionReport, SimulateReport,
-    StatementDetail,
+    AppliedReport, BottlenecksReport, HistoryReport, RealReport, SCHEMA_VERSION, ScanReport,
+    SelectionReport, SimulateReport, StatementDetail, VerifyReport,
 };
 
 /// One JSON Schema document describing each output (`optidb scan`,
@@ -23,6 +23,9 @@ pub fn json_schema() -> serde_json::Value {
             "simulate": schema_for!(SimulateReport),
             "simulate --workload": schema_for!(SelectionReport),
             "simulate --real": schema_for!(RealReport),
+            "apply": schema_for!(AppliedReport),
+            "history": schema_for!(HistoryReport),
+            "verify": schema_for!(VerifyReport),
         }
     })
 }

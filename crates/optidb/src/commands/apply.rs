@@ -8,7 +8,7 @@ use anyhow::bail;
 use optidb_apply::{ApplyOptions, Verdict, allowed};
 use optidb_model::text::percent;
 use optidb_pg::{ConnectionTarget, SessionSettings};
-use optidb_report::OutputFormat;
+use optidb_report::{AppliedReport, ChangeEntry, HistoryReport, VerifiedEntry, VerifyReport};
 use tokio_postgres::Client;
 
 use crate::cli::{ApplyArgs, DoctorArgs, HistoryArgs, RollbackArgs, SourceArgs, VerifyArgs};
@@ -70,28 +70,11 @@ pub async fn apply(args: &ApplyArgs, output: &Output) -> anyhow::Result<ExitStat
         ..ApplyOptions::default()
     };
     let applied = optidb_apply::apply(&client, &plan.ddl, &options).await?;
-    let summary = format!(
-        "Applied as change #{} in {:.1} s{}. Undo with: optidb rollback {}",
+    output.document(&AppliedReport::new(
         applied.change_id,
-        applied.duration.as_secs_f64(),
-        applied
-            .index
-            .as_ref()
-            .map(|index| format!(" ({index} is valid)"))
-            .unwrap_or_default(),
-        applied.change_id
-    );
-    match output.format {
-        OutputFormat::Table => output.result(&summary)?,
-        OutputFormat::Json => {
-            output.result(&serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": optidb_report::SCHEMA_VERSION,
-                "change_id": applied.change_id,
-                "duration_ms": applied.duration.as_secs_f64() * 1000.0,
-                "index": applied.index,
-            }))?)?
-        }
-    }
+        applied.duration.as_secs_f64() * 1000.0,
+        applied.index,
+    ))?;
     Ok(ExitStatus::Success)
 }
 
@@ -163,55 +146,30 @@ async fn recommended(args: &ApplyArgs, rank: usize, output: &Output) -> anyhow::
 pub async fn history(args: &HistoryArgs, output: &Output) -> anyhow::Result<ExitStatus> {
     let client = writable(&target(args.dsn.as_deref())?).await?;
     let changes = optidb_apply::history(&client, args.limit).await?;
-    let rows: Vec<serde_json::Value> = changes
-        .iter()
-        .map(|change| {
-            serde_json::json!({
-                "id": change.id,
-                "applied_at": optidb_model::time::rfc3339(
-                    change.applied_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    let report = HistoryReport {
+        schema_version: optidb_report::SCHEMA_VERSION,
+        changes: changes
+            .iter()
+            .map(|change| ChangeEntry {
+                id: change.id,
+                applied_at: optidb_model::time::rfc3339(
+                    change
+                        .applied_at
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)),
                 ),
-                "applied_by": change.applied_by,
-                "db_user": change.db_user,
-                "status": change.status.as_str(),
-                "codes": change.codes,
-                "ddl": change.ddl,
-                "rollback_ddl": change.rollback_ddl,
-                "error": change.error,
-                "rolled_back_change": change.rolled_back_change,
+                applied_by: change.applied_by.clone(),
+                db_user: change.db_user.clone(),
+                status: change.status.as_str().to_string(),
+                codes: change.codes.clone(),
+                ddl: change.ddl.clone(),
+                rollback_ddl: change.rollback_ddl.clone(),
+                error: change.error.clone(),
+                rolled_back_change: change.rolled_back_change,
             })
-        })
-        .collect();
-    match output.format {
-        OutputFormat::Json => {
-            output.result(&serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": optidb_report::SCHEMA_VERSION,
-                "changes": rows,
-            }))?)?
-        }
-        OutputFormat::Table => {
-            if rows.is_empty() {
-                output.result("No change recorded yet.")?;
-            } else {
-                let mut text = String::new();
-                for row in &rows {
-                    text.push_str(&format!(
-                        "#{} {} {} by {} ({}): {}\n",
-                        row["id"],
-                        row["applied_at"].as_str().unwrap_or_default(),
-                        row["status"].as_str().unwrap_or_default(),
-                        row["applied_by"].as_str().unwrap_or_default(),
-                        row["db_user"].as_str().unwrap_or_default(),
-                        row["ddl"].as_str().unwrap_or_default().trim(),
-                    ));
-                    if let Some(error) = row["error"].as_str() {
-                        text.push_str(&format!("    error: {error}\n"));
-                    }
-                }
-                output.result(&text)?;
-            }
-        }
-    }
+            .collect(),
+    };
+    output.document(&report)?;
     Ok(ExitStatus::Success)
 }
 
@@ -268,55 +226,23 @@ pub async fn verify(args: &VerifyArgs, output: &Output) -> anyhow::Result<ExitSt
             "not enough data: no statement of it has run since, or none was tracked before".into()
         }
     };
-    let statements: Vec<serde_json::Value> = verification
-        .statements
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "queryid": s.queryid.to_string(),
-                "mean_ms_before": s.mean_ms_before,
-                "mean_ms_since": s.mean_ms_since,
-                "calls_since": s.calls_since,
-                "counters_reset": s.counters_reset,
+    output.document(&VerifyReport {
+        schema_version: optidb_report::SCHEMA_VERSION,
+        change_id: args.change,
+        ddl: verification.change.ddl.clone(),
+        verdict,
+        statements: verification
+            .statements
+            .iter()
+            .map(|s| VerifiedEntry {
+                queryid: s.queryid.to_string(),
+                mean_ms_before: s.mean_ms_before,
+                mean_ms_since: s.mean_ms_since,
+                calls_since: s.calls_since,
+                counters_reset: s.counters_reset,
             })
-        })
-        .collect();
-    match output.format {
-        OutputFormat::Json => {
-            output.result(&serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": optidb_report::SCHEMA_VERSION,
-                "change_id": args.change,
-                "ddl": verification.change.ddl,
-                "verdict": verdict,
-                "statements": statements,
-            }))?)?
-        }
-        OutputFormat::Table => {
-            let mut text = format!(
-                "Change #{}: {}
-{verdict}
-",
-                args.change,
-                verification.change.ddl.trim()
-            );
-            for s in &verification.statements {
-                let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3} ms"));
-                text.push_str(&format!(
-                    "  {}: mean {} before, {} since ({} calls{})\n",
-                    s.queryid,
-                    ms(s.mean_ms_before),
-                    ms(s.mean_ms_since),
-                    s.calls_since,
-                    if s.counters_reset {
-                        ", counters reset since"
-                    } else {
-                        ""
-                    }
-                ));
-            }
-            output.result(&text)?;
-        }
-    }
+            .collect(),
+    })?;
     Ok(ExitStatus::Success)
 }
 
