@@ -4,7 +4,7 @@
 use optidb_model::{Evidence, Finding, Fix, Index, Severity};
 
 use super::index_shapes::{
-    DuplicateGroup, IndexShapes, keys_text, qualified, size_text, table_writes,
+    DuplicateGroup, IndexShapes, drop_index_finding, keys_text, qualified, size_text, table_writes,
 };
 use super::{finding, thousands};
 use crate::{Context, Rule};
@@ -87,7 +87,7 @@ fn drop_finding(context: &Context, keep: &Index, index: &Index, size: usize) -> 
     } else {
         String::new()
     };
-    let mut finding = finding(
+    drop_index_finding(
         &RULE,
         Severity::Warning,
         format!(
@@ -99,21 +99,10 @@ fn drop_finding(context: &Context, keep: &Index, index: &Index, size: usize) -> 
             thousands(index.idx_scan as f64),
             thousands(keep.idx_scan as f64),
         ),
-        Fix::DropIndex {
-            schema: index.schema.clone(),
-            name: index.name.clone(),
-            definition: index.definition.clone(),
-        },
-    );
-    finding.tables = vec![format!("{}.{}", index.schema, index.table)];
-    finding.indexes = vec![qualified(index), qualified(keep)];
-    finding.evidence = vec![
-        Evidence::new("index_bytes", index.bytes as f64, "bytes"),
-        Evidence::new("index_scans", index.idx_scan as f64, "count"),
-        Evidence::new("kept_index_scans", keep.idx_scan as f64, "count"),
-        Evidence::new("table_writes", writes as f64, "rows"),
-    ];
-    finding
+        index,
+        Some((keep, "kept_index_scans")),
+        writes,
+    )
 }
 
 /// An informational finding for the members of `group` that each enforce

@@ -6,7 +6,10 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashSet};
 
-use optidb_model::{Catalog, Index};
+use optidb_model::{Catalog, Evidence, Finding, Fix, Index, Severity};
+
+use super::finding;
+use crate::Rule;
 
 /// Indexes of one table that are the same index under different names.
 pub(super) struct DuplicateGroup<'a> {
@@ -145,6 +148,42 @@ pub(super) fn table_writes(catalog: &Catalog, index: &Index) -> u64 {
         .table(&index.schema, &index.table)
         .map(|table| table.activity.n_tup_ins + table.activity.n_tup_upd + table.activity.n_tup_del)
         .unwrap_or(0)
+}
+
+/// A finding of `rule` that drops `index`, citing what every index-dropping
+/// rule cites: its size, its scans and the `writes` that maintain it; when
+/// another index takes over its queries, `kept` names that index and the
+/// evidence its scans are reported under.
+pub(super) fn drop_index_finding(
+    rule: &Rule,
+    severity: Severity,
+    title: String,
+    index: &Index,
+    kept: Option<(&Index, &str)>,
+    writes: u64,
+) -> Finding {
+    let fix = Fix::DropIndex {
+        schema: index.schema.clone(),
+        name: index.name.clone(),
+        definition: index.definition.clone(),
+    };
+    let mut finding = finding(rule, severity, title, fix);
+    finding.tables = vec![format!("{}.{}", index.schema, index.table)];
+    finding.indexes = vec![qualified(index)];
+    finding.evidence = vec![
+        Evidence::new("index_bytes", index.bytes as f64, "bytes"),
+        Evidence::new("index_scans", index.idx_scan as f64, "count"),
+    ];
+    if let Some((kept, evidence)) = kept {
+        finding.indexes.push(qualified(kept));
+        finding
+            .evidence
+            .push(Evidence::new(evidence, kept.idx_scan as f64, "count"));
+    }
+    finding
+        .evidence
+        .push(Evidence::new("table_writes", writes as f64, "rows"));
+    finding
 }
 
 /// `schema.name` of an index (an index lives in its table's schema).

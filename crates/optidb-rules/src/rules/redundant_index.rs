@@ -1,10 +1,10 @@
 //! OPT005 redundant-index: an index whose keys are a strict prefix of
 //! another index's keys on the same table.
 
-use optidb_model::{Evidence, Finding, Fix, Severity};
+use optidb_model::{Finding, Severity};
 
-use super::index_shapes::{IndexShapes, keys_text, qualified, size_text, table_writes};
-use super::{finding, thousands};
+use super::index_shapes::{IndexShapes, drop_index_finding, keys_text, size_text, table_writes};
+use super::thousands;
 use crate::{Context, Rule};
 
 pub(crate) const RULE: Rule = Rule {
@@ -68,7 +68,7 @@ fn check(context: &Context) -> Vec<Finding> {
         .map(|redundant| {
             let (index, covering) = (redundant.index, redundant.covered_by);
             let writes = table_writes(catalog, index);
-            let mut finding = finding(
+            drop_index_finding(
                 &RULE,
                 Severity::Warning,
                 format!(
@@ -80,27 +80,18 @@ fn check(context: &Context) -> Vec<Finding> {
                     size_text(index.bytes as f64),
                     thousands(index.idx_scan as f64),
                 ),
-                Fix::DropIndex {
-                    schema: index.schema.clone(),
-                    name: index.name.clone(),
-                    definition: index.definition.clone(),
-                },
-            );
-            finding.tables = vec![format!("{}.{}", index.schema, index.table)];
-            finding.indexes = vec![qualified(index), qualified(covering)];
-            finding.evidence = vec![
-                Evidence::new("index_bytes", index.bytes as f64, "bytes"),
-                Evidence::new("index_scans", index.idx_scan as f64, "count"),
-                Evidence::new("covering_index_scans", covering.idx_scan as f64, "count"),
-                Evidence::new("table_writes", writes as f64, "rows"),
-            ];
-            finding
+                index,
+                Some((covering, "covering_index_scans")),
+                writes,
+            )
         })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use optidb_model::Fix;
+
     use super::*;
     use crate::testing::Scenario;
 

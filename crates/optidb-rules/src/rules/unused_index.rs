@@ -1,12 +1,12 @@
 //! OPT006 unused-index: an index no query has scanned since statistics
 //! began, which every write still maintains.
 
-use optidb_model::{Catalog, Evidence, Finding, Fix, Index, Severity, TableKind};
+use optidb_model::{Catalog, Evidence, Finding, Index, Severity, TableKind};
 
 use super::index_shapes::{
-    IndexShapes, enforces_something, keys_text, qualified, size_text, table_writes,
+    IndexShapes, drop_index_finding, enforces_something, keys_text, size_text, table_writes,
 };
-use super::{finding, thousands};
+use super::thousands;
 use crate::{Context, Rule};
 
 pub(crate) const RULE: Rule = Rule {
@@ -120,7 +120,7 @@ fn check(context: &Context) -> Vec<Finding> {
         } else {
             format!("; it takes {}", size_text(index.bytes as f64))
         };
-        let mut finding = finding(
+        let mut finding = drop_index_finding(
             &RULE,
             severity,
             format!(
@@ -128,19 +128,10 @@ fn check(context: &Context) -> Vec<Finding> {
                 index.name,
                 keys_text(index),
             ),
-            Fix::DropIndex {
-                schema: index.schema.clone(),
-                name: index.name.clone(),
-                definition: index.definition.clone(),
-            },
+            index,
+            None,
+            writes,
         );
-        finding.tables = vec![format!("{}.{}", index.schema, index.table)];
-        finding.indexes = vec![qualified(index)];
-        finding.evidence = vec![
-            Evidence::new("index_bytes", index.bytes as f64, "bytes"),
-            Evidence::new("index_scans", 0.0, "count"),
-            Evidence::new("table_writes", writes as f64, "rows"),
-        ];
         if let Some(seconds) = window {
             finding.evidence.push(Evidence::new(
                 "stats_window_seconds",
@@ -211,6 +202,8 @@ fn duration_text(seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use optidb_model::Fix;
+
     use super::*;
     use crate::testing::Scenario;
 
