@@ -170,41 +170,19 @@ async fn real(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitStatus
     };
     let spinner =
         output.spinner("Copying a sample of the tables to a sandbox and timing the statements");
-    let (real_report, sandbox_name) = match &args.sandbox_dsn {
-        Some(dsn) => {
-            let target = ConnectionTarget::resolve(Some(dsn), |_| None)?;
-            let sandbox = Sandbox::connect(&target).await?;
-            let report = benchmark(
-                session,
-                sandbox.client(),
-                snapshot,
-                &workload,
-                &statements,
-                &ddl,
-                &options,
-            )
-            .await?;
-            (report, format!("database {}", target.describe()))
-        }
-        None => {
-            let cluster = tokio::task::spawn_blocking(Cluster::start)
-                .await
-                .context("the sandbox start was interrupted")?
-                .context("cannot start a throwaway PostgreSQL cluster for --real")?;
-            let sandbox = Sandbox::in_cluster(&cluster).await?;
-            let report = benchmark(
-                session,
-                sandbox.client(),
-                snapshot,
-                &workload,
-                &statements,
-                &ddl,
-                &options,
-            )
-            .await?;
-            (report, "a throwaway local cluster".to_string())
-        }
-    };
+    let mut cluster = None;
+    let (sandbox, sandbox_name) =
+        open_sandbox(args.sandbox_dsn.as_deref(), &mut cluster, "--real").await?;
+    let real_report = benchmark(
+        session,
+        sandbox.client(),
+        snapshot,
+        &workload,
+        &statements,
+        &ddl,
+        &options,
+    )
+    .await?;
     spinner.finish_and_clear();
     let query = |queryid: i64| {
         snapshot
@@ -282,43 +260,43 @@ async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Resu
         ..RealOptions::default()
     };
     let spinner = output.spinner("Costing the statements on a copy, with and without the index");
-    let simulation = match &args.sandbox_dsn {
-        Some(dsn) => {
-            let target = ConnectionTarget::resolve(Some(dsn), |_| None)?;
-            let sandbox = Sandbox::connect(&target).await?;
-            cost_without_index(
-                session,
-                sandbox.client(),
-                snapshot,
-                &workload,
-                &snapshot.statements,
-                (schema, name),
-                &options,
-            )
-            .await?
-        }
-        None => {
-            let cluster = tokio::task::spawn_blocking(Cluster::start)
-                .await
-                .context("the sandbox start was interrupted")?
-                .context("cannot start a throwaway PostgreSQL cluster for --drop")?;
-            let sandbox = Sandbox::in_cluster(&cluster).await?;
-            cost_without_index(
-                session,
-                sandbox.client(),
-                snapshot,
-                &workload,
-                &snapshot.statements,
-                (schema, name),
-                &options,
-            )
-            .await?
-        }
-    };
+    let mut cluster = None;
+    let (sandbox, _) = open_sandbox(args.sandbox_dsn.as_deref(), &mut cluster, "--drop").await?;
+    let simulation = cost_without_index(
+        session,
+        sandbox.client(),
+        snapshot,
+        &workload,
+        &snapshot.statements,
+        (schema, name),
+        &options,
+    )
+    .await?;
     spinner.finish_and_clear();
     let report = SimulateReport::new(snapshot, &[ddl], &[simulation]);
     output.document(&report)?;
     Ok(ExitStatus::Success)
+}
+
+/// Where `--real` and `--drop` copy tables to: the `--sandbox-dsn` database,
+/// else a fresh database in a throwaway cluster that `cluster` keeps alive
+/// for as long as the sandbox is used. Also returns how to name it.
+async fn open_sandbox<'c>(
+    sandbox_dsn: Option<&str>,
+    cluster: &'c mut Option<Cluster>,
+    flag: &str,
+) -> anyhow::Result<(Sandbox<'c>, String)> {
+    if let Some(dsn) = sandbox_dsn {
+        let target = ConnectionTarget::resolve(Some(dsn), |_| None)?;
+        let sandbox = Sandbox::connect(&target).await?;
+        return Ok((sandbox, format!("database {}", target.describe())));
+    }
+    let started = tokio::task::spawn_blocking(Cluster::start)
+        .await
+        .context("the sandbox start was interrupted")?
+        .with_context(|| format!("cannot start a throwaway PostgreSQL cluster for {flag}"))?;
+    let sandbox = Sandbox::in_cluster(cluster.insert(started)).await?;
+    Ok((sandbox, "a throwaway local cluster".to_string()))
 }
 
 /// The session a snapshot was read through: simulation needs a live database.
