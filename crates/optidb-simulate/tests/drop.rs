@@ -4,30 +4,16 @@
 // A failed unwrap in a test is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use optidb_ingest::{IngestOptions, take_snapshot};
-use optidb_pg::{ConnectionTarget, SessionSettings};
+mod common;
+
 use optidb_sandbox::Cluster;
-use optidb_sandbox::fixture::DEMO;
 use optidb_simulate::real::{RealOptions, cost_without_index};
 
 #[tokio::test]
 async fn dropping_the_duplicate_costs_nothing_and_dropping_a_used_index_does() {
-    let cluster = Cluster::shared().unwrap();
-    let target_db = cluster.create_database().await.unwrap();
-    let loader = target_db.connect().await.unwrap();
-    DEMO.load(&loader, 0.25).await.unwrap();
-    DEMO.run_workload(&loader, |_, _| {}).await.unwrap();
-    let target = optidb_pg::connect(
-        &ConnectionTarget::resolve(Some(target_db.dsn()), |_| None).unwrap(),
-        &SessionSettings::read_only(),
-    )
-    .await
-    .unwrap();
-    let snapshot = take_snapshot(&target, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
-    let sandbox_db = cluster.create_database().await.unwrap();
+    let (target_db, _) = common::demo_database().await;
+    let (target, snapshot, workload) = common::observe(&target_db).await;
+    let sandbox_db = Cluster::shared().unwrap().create_database().await.unwrap();
     let sandbox = sandbox_db.connect().await.unwrap();
     let statements = |needle: &str| {
         snapshot

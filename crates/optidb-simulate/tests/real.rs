@@ -7,21 +7,14 @@
 // printed for whoever runs the tests with --nocapture.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use optidb_ingest::{IngestOptions, take_snapshot};
+mod common;
+
 use optidb_model::ActionKind;
-use optidb_pg::{ConnectionTarget, SessionSettings};
-use optidb_sandbox::fixture::DEMO;
-use optidb_sandbox::{Cluster, Database};
+use optidb_pg::ConnectionTarget;
+use optidb_sandbox::Cluster;
 use optidb_simulate::Error;
 use optidb_simulate::real::{RealOptions, Sandbox, benchmark};
 use tokio_postgres::Client;
-
-async fn read_only(db: &Database) -> Client {
-    let target = ConnectionTarget::resolve(Some(db.dsn()), |_| None).unwrap();
-    optidb_pg::connect(&target, &SessionSettings::read_only())
-        .await
-        .unwrap()
-}
 
 /// Everything a write to the target would change: row counters per table,
 /// the tables, the indexes.
@@ -65,18 +58,10 @@ async fn flush_statistics(client: &Client) {
 
 #[tokio::test]
 async fn the_missing_users_email_index_is_at_least_five_times_faster_on_the_copy() {
-    let cluster = Cluster::shared().unwrap();
-    let db = cluster.create_database().await.unwrap();
-    let loader = db.connect().await.unwrap();
-    DEMO.load(&loader, 0.25).await.unwrap();
-    DEMO.run_workload(&loader, |_, _| {}).await.unwrap();
+    let (db, loader) = common::demo_database().await;
     flush_statistics(&loader).await;
 
-    let client = read_only(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (client, snapshot, workload) = common::observe(&db).await;
     let findings = optidb_rules::check(&snapshot, &workload, &optidb_rules::Config::default());
     let recommendations = optidb_recommend::recommend(&snapshot, &findings);
     let email = recommendations
@@ -97,7 +82,9 @@ async fn the_missing_users_email_index_is_at_least_five_times_faster_on_the_copy
     assert!(email.statements.contains(&lookup), "{email:#?}");
 
     let before = target_state(&loader).await;
-    let sandbox = Sandbox::in_cluster(cluster).await.unwrap();
+    let sandbox = Sandbox::in_cluster(Cluster::shared().unwrap())
+        .await
+        .unwrap();
     assert_ne!(sandbox.database(), db.name());
     let report = benchmark(
         &client,
@@ -162,11 +149,7 @@ async fn copies_are_sampled_down_to_the_rows_asked_for() {
         )
         .await
         .unwrap();
-    let client = read_only(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (client, snapshot, workload) = common::observe(&db).await;
     let queryid = |text: &str| {
         snapshot
             .statements
@@ -241,11 +224,7 @@ async fn the_target_database_itself_is_refused_as_the_sandbox() {
         .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
         .await
         .unwrap();
-    let client = read_only(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (client, snapshot, workload) = common::observe(&db).await;
     // `--sandbox-dsn` naming the target's own database.
     let same = ConnectionTarget::resolve(Some(db.dsn()), |_| None).unwrap();
     let sandbox = Sandbox::connect(&same).await.unwrap();
@@ -281,11 +260,7 @@ async fn a_sandbox_that_already_has_the_tables_is_refused() {
         .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); SELECT * FROM t WHERE v = 'x'")
         .await
         .unwrap();
-    let client = read_only(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (client, snapshot, workload) = common::observe(&db).await;
     let queryid = snapshot
         .statements
         .iter()
@@ -340,11 +315,7 @@ async fn benchmarking_an_update_leaves_the_copys_rows_as_they_were_copied() {
         .await
         .unwrap();
     flush_statistics(&setup).await;
-    let client = read_only(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (client, snapshot, workload) = common::observe(&db).await;
     let queryid = |text: &str| {
         snapshot
             .statements

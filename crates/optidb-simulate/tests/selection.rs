@@ -6,47 +6,24 @@
 // A failed unwrap in a test is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{hypothetical_indexes, session};
 use std::time::Duration;
 
-use optidb_ingest::{IngestOptions, take_snapshot};
 use optidb_model::facts::WorkloadFacts;
 use optidb_model::{Catalog, IndexKeySpec, IndexSpec, ServerInfo, Snapshot, Statement, Table};
-use optidb_pg::{ConnectionTarget, SessionSettings};
-use optidb_sandbox::fixture::DEMO;
 use optidb_sandbox::{Cluster, Database};
 use optidb_simulate::selection::{
     self, Candidate, Phase, Selection, SelectionOptions, exhaustive, select, select_from,
 };
 use tokio_postgres::Client;
 
-async fn session(db: &Database) -> Client {
-    let target = ConnectionTarget::resolve(Some(db.dsn()), |_| None).unwrap();
-    optidb_pg::connect(&target, &SessionSettings::read_only())
-        .await
-        .unwrap()
-}
-
-async fn hypothetical_indexes(client: &Client) -> i64 {
-    client
-        .query_one("SELECT count(*) FROM hypopg_list_indexes", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 /// The demo at scale 0.25 after its workload: a session, the snapshot and
 /// its facts (the database handle keeps it alive).
 async fn demo() -> (Database, Client, Snapshot, WorkloadFacts) {
-    let cluster = Cluster::shared().unwrap();
-    let db = cluster.create_database().await.unwrap();
-    let loader = db.connect().await.unwrap();
-    DEMO.load(&loader, 0.25).await.unwrap();
-    DEMO.run_workload(&loader, |_, _| {}).await.unwrap();
-    let client = session(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (db, _) = common::demo_database().await;
+    let (client, snapshot, workload) = common::observe(&db).await;
     (db, client, snapshot, workload)
 }
 

@@ -5,42 +5,17 @@
 // A failed unwrap in a test is a failed assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use optidb_ingest::{IngestOptions, take_snapshot};
+mod common;
+
+use common::{hypothetical_indexes, session};
 use optidb_model::ActionKind;
-use optidb_pg::{ConnectionTarget, SessionSettings};
-use optidb_sandbox::fixture::DEMO;
-use optidb_sandbox::{Cluster, Database};
+use optidb_sandbox::Cluster;
 use optidb_simulate::{Error, WhatIfOptions, what_if};
-use tokio_postgres::Client;
-
-async fn session(db: &Database) -> Client {
-    let target = ConnectionTarget::resolve(Some(db.dsn()), |_| None).unwrap();
-    optidb_pg::connect(&target, &SessionSettings::read_only())
-        .await
-        .unwrap()
-}
-
-async fn hypothetical_indexes(client: &Client) -> i64 {
-    client
-        .query_one("SELECT count(*) FROM hypopg_list_indexes", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
 
 #[tokio::test]
 async fn each_planted_missing_index_cuts_its_statements_cost_by_at_least_30_percent() {
-    let cluster = Cluster::shared().unwrap();
-    let db = cluster.create_database().await.unwrap();
-    let loader = db.connect().await.unwrap();
-    DEMO.load(&loader, 0.25).await.unwrap();
-    DEMO.run_workload(&loader, |_, _| {}).await.unwrap();
-
-    let client = session(&db).await;
-    let snapshot = take_snapshot(&client, &IngestOptions::default())
-        .await
-        .unwrap();
-    let workload = optidb_fingerprint::analyze_workload(&snapshot.statements);
+    let (db, _) = common::demo_database().await;
+    let (client, snapshot, workload) = common::observe(&db).await;
     let findings = optidb_rules::check(&snapshot, &workload, &optidb_rules::Config::default());
     let recommendations = optidb_recommend::recommend(&snapshot, &findings);
     let missing: Vec<_> = recommendations
