@@ -1,5 +1,5 @@
-//! `optidb apply`, `history` and `verify`: what was changed, the audit
-//! trail, and whether a change paid off.
+//! `optidb apply`, `rollback`, `history` and `verify`: what was changed or
+//! undone, the audit trail, and whether a change paid off.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,30 @@ impl Document for AppliedReport {
                 .map(|index| format!(" ({index} is valid)"))
                 .unwrap_or_default(),
             self.change_id
+        )
+    }
+}
+
+/// A change just undone: the rollback is itself a change in the trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RolledBackReport {
+    /// [`SCHEMA_VERSION`] of this document.
+    pub schema_version: u32,
+    /// The change undone.
+    pub rolled_back: i64,
+    /// The rollback's own id in `optidb.changes`.
+    pub change_id: i64,
+    /// How long it took, lock waits and retries included, ms.
+    pub duration_ms: f64,
+}
+
+impl Document for RolledBackReport {
+    fn to_table(&self, _style: TableStyle) -> String {
+        format!(
+            "Rolled back change #{} as change #{} in {:.1} s.",
+            self.rolled_back,
+            self.change_id,
+            self.duration_ms / 1000.0
         )
     }
 }

@@ -21,7 +21,9 @@ mod statement_detail;
 mod workload;
 
 pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
-pub use changes::{AppliedReport, ChangeEntry, HistoryReport, VerifiedEntry, VerifyReport};
+pub use changes::{
+    AppliedReport, ChangeEntry, HistoryReport, RolledBackReport, VerifiedEntry, VerifyReport,
+};
 pub use format::{OutputFormat, TableStyle, TableWidth};
 pub use plan_tree::render_plan;
 pub use scan::{

@@ -6,8 +6,8 @@ use schemars::schema_for;
 use serde_json::json;
 
 use crate::{
-    AppliedReport, BottlenecksReport, HistoryReport, RealReport, SCHEMA_VERSION, ScanReport,
-    SelectionReport, SimulateReport, StatementDetail, VerifyReport,
+    AppliedReport, BottlenecksReport, HistoryReport, RealReport, RolledBackReport, SCHEMA_VERSION,
+    ScanReport, SelectionReport, SimulateReport, StatementDetail, VerifyReport,
 };
 
 /// One JSON Schema document describing each output (`optidb scan`,
@@ -25,6 +25,7 @@ pub fn json_schema() -> serde_json::Value {
             "simulate --real": schema_for!(RealReport),
             "apply": schema_for!(AppliedReport),
             "history": schema_for!(HistoryReport),
+            "rollback": schema_for!(RolledBackReport),
             "verify": schema_for!(VerifyReport),
         }
     })

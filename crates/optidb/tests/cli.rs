@@ -503,9 +503,12 @@ async fn apply_shows_asks_runs_records_and_rolls_back() {
     assert_eq!(json["changes"][0]["status"], "applied");
     let id = json["changes"][0]["id"].as_i64().unwrap().to_string();
 
-    let undone = run(&["rollback", "--dsn", &dsn, &id, "--yes"]);
+    let undone = run(&["rollback", "--dsn", &dsn, &id, "--yes", "--format", "json"]);
     assert_eq!(undone.status.code(), Some(0), "{}", stderr(&undone));
     assert!(!index_exists().await);
+    let json: serde_json::Value = serde_json::from_slice(&undone.stdout).unwrap();
+    assert_eq!(json["rolled_back"].to_string(), id);
+    assert!(json["change_id"].as_i64().unwrap() > json["rolled_back"].as_i64().unwrap());
     let history = run(&["history", "--dsn", &dsn, "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(json["changes"][0]["status"], "rolled_back");

@@ -8,7 +8,9 @@ use anyhow::bail;
 use optidb_apply::{ApplyOptions, Verdict, allowed};
 use optidb_model::text::percent;
 use optidb_pg::{ConnectionTarget, SessionSettings};
-use optidb_report::{AppliedReport, ChangeEntry, HistoryReport, VerifiedEntry, VerifyReport};
+use optidb_report::{
+    AppliedReport, ChangeEntry, HistoryReport, RolledBackReport, VerifiedEntry, VerifyReport,
+};
 use tokio_postgres::Client;
 
 use crate::cli::{ApplyArgs, DoctorArgs, HistoryArgs, RollbackArgs, SourceArgs, VerifyArgs};
@@ -201,12 +203,12 @@ pub async fn rollback(args: &RollbackArgs, output: &Output) -> anyhow::Result<Ex
         ..ApplyOptions::default()
     };
     let done = optidb_apply::rollback(&client, args.change, &options).await?;
-    output.result(&format!(
-        "Rolled back change #{} as change #{} in {:.1} s.",
-        args.change,
-        done.change_id,
-        done.duration.as_secs_f64()
-    ))?;
+    output.document(&RolledBackReport {
+        schema_version: optidb_report::SCHEMA_VERSION,
+        rolled_back: args.change,
+        change_id: done.change_id,
+        duration_ms: done.duration.as_secs_f64() * 1000.0,
+    })?;
     Ok(ExitStatus::Success)
 }
 
