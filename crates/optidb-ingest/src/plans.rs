@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use optidb_model::Statement;
 pub use optidb_model::plan::{Plan, PlanOutcome, StatementPlan};
-use tokio_postgres::error::{DbError, ErrorPosition, Severity, SqlState};
+use tokio_postgres::error::{DbError, ErrorPosition, SqlState};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::Error;
@@ -260,7 +260,7 @@ async fn run_batch(
     send_all(slots.iter_mut()).await;
     for slot in slots {
         match slot.result().await {
-            Err(e) if is_connection_failure(client, &e) => {
+            Err(e) if optidb_pg::is_connection_failure(client, &e) => {
                 return Err(Error::Query {
                     what: WHAT,
                     source: e,
@@ -373,23 +373,6 @@ fn planned(messages: &[SimpleQueryMessage]) -> PlanOutcome {
     }
 }
 
-/// Whether `error` means the session is unusable (rather than one statement
-/// refused).
-fn is_connection_failure(client: &Client, error: &tokio_postgres::Error) -> bool {
-    if client.is_closed() || error.is_closed() {
-        return true;
-    }
-    match error.as_db_error() {
-        None => true,
-        Some(db) => {
-            matches!(
-                db.parsed_severity(),
-                Some(Severity::Fatal | Severity::Panic)
-            ) || matches!(db.severity(), "FATAL" | "PANIC")
-        }
-    }
-}
-
 /// The skip a statement's error becomes; `Err` for a connection failure.
 /// `holds_text` is the script when the failed message held the statement's
 /// text (so that the error position can be mapped back onto it).
@@ -400,7 +383,7 @@ fn skipped(
     timeout_ms: u64,
 ) -> Result<PlanOutcome, Error> {
     let db = match error.as_db_error() {
-        Some(db) if !is_connection_failure(client, &error) => db,
+        Some(db) if !optidb_pg::is_connection_failure(client, &error) => db,
         _ => {
             return Err(Error::Query {
                 what: WHAT,

@@ -20,6 +20,6 @@ mod tls;
 
 pub use deadpool_postgres::Pool;
 pub use error::Error;
-pub use session::{SessionSettings, connect, pool};
+pub use session::{SessionSettings, connect, is_connection_failure, pool};
 pub use target::{ConnectionTarget, TargetSource};
 pub use tls::{SslMode, TlsSettings};

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::Client;
+use tokio_postgres::error::Severity;
 
 use crate::{ConnectionTarget, Error};
 
@@ -110,6 +111,24 @@ pub fn pool(
         .map_err(|e| Error::Pool {
             reason: e.to_string(),
         })
+}
+
+/// Whether `error` from `client` means the session is unusable (closed, or a
+/// FATAL/PANIC), rather than one statement refused: callers that go on past
+/// a failed statement must stop on these.
+pub fn is_connection_failure(client: &Client, error: &tokio_postgres::Error) -> bool {
+    if client.is_closed() || error.is_closed() {
+        return true;
+    }
+    match error.as_db_error() {
+        None => true,
+        Some(db) => {
+            matches!(
+                db.parsed_severity(),
+                Some(Severity::Fatal | Severity::Panic)
+            ) || matches!(db.severity(), "FATAL" | "PANIC")
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! broken session.
 
 use tokio_postgres::Client;
-use tokio_postgres::error::{Severity, SqlState};
+use tokio_postgres::error::SqlState;
 
 use crate::Error;
 
@@ -30,23 +30,6 @@ pub(super) fn timeout_ms(timeout: std::time::Duration) -> u64 {
         .clamp(1, i32::MAX as u64)
 }
 
-/// Whether `error` means the session is unusable, rather than one statement
-/// refused: then the whole benchmark stops.
-fn is_connection_failure(client: &Client, error: &tokio_postgres::Error) -> bool {
-    if client.is_closed() || error.is_closed() {
-        return true;
-    }
-    match error.as_db_error() {
-        None => true,
-        Some(db) => {
-            matches!(
-                db.parsed_severity(),
-                Some(Severity::Fatal | Severity::Panic)
-            ) || matches!(db.severity(), "FATAL" | "PANIC")
-        }
-    }
-}
-
 /// What a statement's failure becomes: `Ok(reason)` for a server's refusal
 /// (the caller records it and goes on), `Err` when the session is gone.
 pub(super) fn refusal(
@@ -54,7 +37,7 @@ pub(super) fn refusal(
     error: tokio_postgres::Error,
     what: &'static str,
 ) -> Result<String, Error> {
-    if is_connection_failure(client, &error) {
+    if optidb_pg::is_connection_failure(client, &error) {
         return Err(Error::Query {
             what,
             source: error,
