@@ -10,11 +10,11 @@
 
 use optidb_ingest::plans::{ExplainOptions, explain_statements};
 use optidb_model::plan::StatementPlan;
-use optidb_model::{Simulation, Statement, StatementEffect};
+use optidb_model::{Simulation, Statement};
 use tokio_postgres::Client;
 
 use crate::Error;
-use crate::plan_diff::plan_changes;
+use crate::plan_diff::{reads_index, statement_effects};
 
 /// How to simulate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,30 +134,7 @@ async fn simulate_one(
     };
     let after =
         explain_statements(client, statements, server_version_num, &options.explain).await?;
-    let effects = before
-        .iter()
-        .zip(&after)
-        .filter_map(|(before, after)| {
-            let (before_plan, after_plan) = (before.plan()?, after.plan()?);
-            let cost_before = before_plan.total_cost();
-            let cost_after = after_plan.total_cost();
-            let uses_index = after_plan
-                .nodes()
-                .any(|node| node.index_name.as_deref() == Some(index_name.as_str()));
-            Some(StatementEffect {
-                queryid: before.queryid,
-                cost_before,
-                cost_after,
-                improvement: if cost_before > 0.0 {
-                    1.0 - cost_after / cost_before
-                } else {
-                    0.0
-                },
-                uses_index,
-                plan_changes: plan_changes(before_plan, after_plan),
-            })
-        })
-        .collect();
+    let effects = statement_effects(before, &after, |_, after| reads_index(after, &index_name));
     Ok(Simulation {
         method: String::new(),
         index_bytes,

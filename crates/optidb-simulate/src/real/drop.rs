@@ -7,14 +7,14 @@
 
 use optidb_ingest::plans::explain_statements;
 use optidb_model::facts::WorkloadFacts;
-use optidb_model::{Simulation, Snapshot, Statement, StatementEffect, Table};
+use optidb_model::{Simulation, Snapshot, Statement, Table};
 use tokio_postgres::Client;
 
 use super::copy::{self, Created};
 use super::sql::qualified;
 use super::{RealOptions, resolve, sandbox};
 use crate::Error;
-use crate::plan_diff::plan_changes;
+use crate::plan_diff::{reads_index, statement_effects};
 
 /// The generic-plan cost of `statements` with and without the index
 /// `(schema, name)`, measured on copies in `sandbox_client` (never the target).
@@ -131,28 +131,8 @@ async fn measure(
             source,
         })?;
     let after = explain_statements(sandbox_client, statements, version, &explain).await?;
-    let effects = before
-        .iter()
-        .zip(&after)
-        .filter_map(|(before, after)| {
-            let (before_plan, after_plan) = (before.plan()?, after.plan()?);
-            let (cost_before, cost_after) = (before_plan.total_cost(), after_plan.total_cost());
-            Some(StatementEffect {
-                queryid: before.queryid,
-                cost_before,
-                cost_after,
-                improvement: if cost_before > 0.0 {
-                    1.0 - cost_after / cost_before
-                } else {
-                    0.0
-                },
-                uses_index: before_plan
-                    .nodes()
-                    .any(|node| node.index_name.as_deref() == Some(name)),
-                plan_changes: plan_changes(before_plan, after_plan),
-            })
-        })
-        .collect();
+    // The index is gone after: whether the plans before used it.
+    let effects = statement_effects(&before, &after, |before, _| reads_index(before, name));
     Ok(Simulation {
         method: "sandbox copy: EXPLAIN before and after DROP INDEX".into(),
         index_bytes: None,

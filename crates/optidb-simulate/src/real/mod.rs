@@ -54,6 +54,7 @@ pub use drop::cost_without_index;
 pub use sandbox::Sandbox;
 
 use crate::Error;
+use crate::plan_diff::reads_index;
 use copy::Created;
 use sql::{qualified, refusal, timeout_ms};
 
@@ -603,9 +604,8 @@ impl Context<'_> {
                         Ok(measured) => {
                             if with_index {
                                 statement.after.push(measured.execution_ms);
-                                statement.uses_index |= measured.plan.nodes().any(|node| {
-                                    node.index_name.as_deref() == Some(&self.candidate.name)
-                                });
+                                statement.uses_index |=
+                                    reads_index(&measured.plan, &self.candidate.name);
                             } else {
                                 statement.before.push(measured.execution_ms);
                             }
