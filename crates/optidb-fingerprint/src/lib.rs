@@ -2,7 +2,8 @@
 //! library): fingerprints that group statements differing only in their
 //! constants, normalized text with constants replaced by `$n`, query facts
 //! (tables, predicates, joins, subqueries… see [`mod@facts`]), statement
-//! families and the outliers among their members.
+//! families and the outliers among their members, and how a statement's
+//! result rows are ordered ([`result_order`]).
 //!
 //! Owns: everything optidb learns from a statement's text alone.
 //!
@@ -14,9 +15,11 @@ use optidb_model::facts::{QueryFacts, StatementFacts, WorkloadFacts};
 pub mod facts;
 mod families;
 mod outliers;
+mod result_order;
 
 pub use families::{FamilyInput, PREDICATE_SIMILARITY, families};
 pub use outliers::{MIN_FAMILY_SIZE, OUTLIER_SCORE, outliers};
+pub use result_order::{ResultOrder, result_order};
 
 /// Why a statement could not be analysed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -39,6 +39,7 @@ mod copy;
 mod drop;
 mod measure;
 mod params;
+mod rewrite;
 mod sandbox;
 mod sql;
 
@@ -51,6 +52,7 @@ use optidb_model::{Catalog, Snapshot, Statement, Table};
 use tokio_postgres::Client;
 
 pub use drop::cost_without_index;
+pub use rewrite::{RewriteCheck, Verdict, compare_statically, verify_rewrite};
 pub use sandbox::Sandbox;
 
 use crate::Error;
@@ -230,11 +232,13 @@ pub async fn benchmark(
     let candidate = candidate(index_ddl)?;
     let mut created = Created::default();
     let context = Context {
-        target,
-        sandbox,
-        database: &database,
-        snapshot,
-        options,
+        copier: Copier {
+            target,
+            sandbox,
+            database: &database,
+            snapshot,
+            options,
+        },
         candidate: &candidate,
     };
     let result = context.run(workload, statements, &mut created).await;
@@ -265,122 +269,24 @@ struct Ready<'a> {
     uses_index: bool,
 }
 
-struct Context<'a> {
+/// What every sandbox run shares, whatever it measures: the two sessions,
+/// the snapshot naming the tables, the options. Plans the statements, copies
+/// their tables and draws their parameters.
+struct Copier<'a> {
     target: &'a Client,
     sandbox: &'a Client,
     database: &'a str,
     snapshot: &'a Snapshot,
     options: &'a RealOptions,
+}
+
+/// An index benchmark.
+struct Context<'a> {
+    copier: Copier<'a>,
     candidate: &'a Candidate,
 }
 
-impl Context<'_> {
-    async fn run(
-        &self,
-        workload: &WorkloadFacts,
-        statements: &[i64],
-        created: &mut Created,
-    ) -> Result<RealReport, Error> {
-        let mut report = RealReport {
-            tables: Vec::new(),
-            statements: Vec::new(),
-            skipped: Vec::new(),
-            index_build_ms: None,
-            notes: Vec::new(),
-        };
-        let (jobs, tables) = self.jobs(workload, statements, &mut report.skipped);
-        if tables.is_empty() {
-            return Ok(report);
-        }
-        copy::ensure_absent(self.sandbox, self.database, &tables).await?;
-        copy::prepare_session(self.sandbox, self.snapshot, self.options, &mut report.notes).await?;
-        copy::install_extensions(
-            self.sandbox,
-            self.snapshot,
-            &self.candidate.extensions,
-            created,
-        )
-        .await?;
-
-        // Copy every table once; a table that fails skips its statements.
-        let mut copies: Vec<Result<params::Copy, String>> = Vec::with_capacity(tables.len());
-        for table in &tables {
-            let copied = copy::copy_table(
-                self.target,
-                self.sandbox,
-                self.snapshot,
-                table,
-                self.options,
-                created,
-                &mut report.notes,
-            )
-            .await?;
-            copies.push(copied.map(|copied| {
-                let copy = params::Copy {
-                    name: qualified(&table.schema, &table.name),
-                    rows: copied.rows_copied,
-                };
-                report.tables.push(copied);
-                copy
-            }));
-        }
-        let copied: Vec<String> = copies
-            .iter()
-            .filter_map(|copy| copy.as_ref().ok().map(|copy| copy.name.clone()))
-            .collect();
-        if copied.is_empty() {
-            for job in jobs {
-                report.skipped.push(SkippedStatement {
-                    queryid: job.queryid,
-                    reason: first_failure(&job, &copies),
-                });
-            }
-            return Ok(report);
-        }
-        copy::vacuum_analyze(self.sandbox, &copied).await?;
-
-        let mut ready = Vec::new();
-        for job in jobs {
-            if job.tables.values().any(|&table| copies[table].is_err()) {
-                report.skipped.push(SkippedStatement {
-                    queryid: job.queryid,
-                    reason: first_failure(&job, &copies),
-                });
-                continue;
-            }
-            match self.prepare(job, &copies, created, &mut report).await? {
-                Some(prepared) => ready.push(prepared),
-                None => continue,
-            }
-        }
-
-        self.measure_all(&mut ready, &copies, false, &mut report)
-            .await?;
-        report.index_build_ms = Some(self.build_index().await?);
-        self.measure_all(&mut ready, &copies, true, &mut report)
-            .await?;
-
-        for statement in ready {
-            let (Some(before), Some(after)) = (
-                measure::median(&statement.before),
-                measure::median(&statement.after),
-            ) else {
-                continue;
-            };
-            report.statements.push(RealEffect {
-                queryid: statement.job.queryid,
-                median_ms_before: before,
-                median_ms_after: after,
-                // EXPLAIN reports microseconds: a zero would divide by zero.
-                speedup: before / after.max(0.001),
-                runs: self.options.runs.max(1),
-                parameter_sets: statement.arguments.len(),
-                uses_index: statement.uses_index,
-            });
-        }
-        Ok(report)
-    }
-
+impl Copier<'_> {
     /// The statements to measure and the distinct tables they use; the
     /// others are skipped with the reason.
     fn jobs<'s>(
@@ -494,26 +400,64 @@ impl Context<'_> {
         (jobs, tables)
     }
 
-    /// Prepares `job` on the sandbox and draws its parameter sets; `None`
-    /// (and a skip) when it cannot be run.
-    async fn prepare<'j>(
+    /// Copies `tables` to the sandbox (after installing `extensions`) and
+    /// analyzes the copies: per table its copy, or why it was not copied
+    /// (its statements are then skipped).
+    async fn copy(
         &self,
-        job: Job<'j>,
-        copies: &[Result<params::Copy, String>],
+        tables: &[&Table],
+        extensions: &[String],
         created: &mut Created,
-        report: &mut RealReport,
-    ) -> Result<Option<Ready<'j>>, Error> {
-        let prepared = match measure::prepare(self.sandbox, &job.statement.query).await? {
-            Ok(prepared) => prepared,
-            Err(reason) => {
-                report.skipped.push(SkippedStatement {
-                    queryid: job.queryid,
-                    reason,
-                });
-                return Ok(None);
-            }
-        };
-        created.prepared.push(prepared.name.clone());
+        copied_tables: &mut Vec<CopiedTable>,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<Result<params::Copy, String>>, Error> {
+        copy::ensure_absent(self.sandbox, self.database, tables).await?;
+        copy::prepare_session(self.sandbox, self.snapshot, self.options, notes).await?;
+        copy::install_extensions(self.sandbox, self.snapshot, extensions, created).await?;
+        let mut copies: Vec<Result<params::Copy, String>> = Vec::with_capacity(tables.len());
+        for table in tables {
+            let copied = copy::copy_table(
+                self.target,
+                self.sandbox,
+                self.snapshot,
+                table,
+                self.options,
+                created,
+                notes,
+            )
+            .await?;
+            copies.push(copied.map(|copied| {
+                let copy = params::Copy {
+                    name: qualified(&table.schema, &table.name),
+                    rows: copied.rows_copied,
+                };
+                copied_tables.push(copied);
+                copy
+            }));
+        }
+        let copied: Vec<String> = copies
+            .iter()
+            .filter_map(|copy| copy.as_ref().ok().map(|copy| copy.name.clone()))
+            .collect();
+        if !copied.is_empty() {
+            copy::vacuum_analyze(self.sandbox, &copied).await?;
+        }
+        Ok(copies)
+    }
+
+    /// The distinct `EXECUTE` argument lists for `job` prepared as
+    /// `prepared`: up to [`RealOptions::parameter_sets`] sets of values
+    /// drawn from the copies (`infix_like`: `LIKE` patterns match inside
+    /// values), type defaults for parameters no column gives values to.
+    /// `Ok(Err(reason))` when a parameter can get no value at all.
+    async fn arguments(
+        &self,
+        job: &Job<'_>,
+        prepared: &measure::Prepared,
+        copies: &[Result<params::Copy, String>],
+        infix_like: bool,
+        notes: &mut Vec<String>,
+    ) -> Result<Result<Vec<String>, String>, Error> {
         let sources = params::sources(job.facts);
         let relation_copies: HashMap<u32, params::Copy> = job
             .tables
@@ -536,8 +480,8 @@ impl Context<'_> {
             &sources,
             &relation_copies,
             sets,
-            self.candidate.trigram,
-            &mut report.notes,
+            infix_like,
+            notes,
         )
         .await?;
         let mut arguments: Vec<String> = Vec::new();
@@ -550,14 +494,10 @@ impl Context<'_> {
                     None => match params::default_for(type_name) {
                         Some(value) => values.push(value.to_string()),
                         None => {
-                            report.skipped.push(SkippedStatement {
-                                queryid: job.queryid,
-                                reason: format!(
-                                    "${} (of type {type_name}) is compared with no column optidb can draw values from, and optidb has no default for its type",
-                                    index + 1
-                                ),
-                            });
-                            return Ok(None);
+                            return Ok(Err(format!(
+                                "${} (of type {type_name}) is compared with no column optidb can draw values from, and optidb has no default for its type",
+                                index + 1
+                            )));
                         }
                     },
                 }
@@ -567,14 +507,137 @@ impl Context<'_> {
                 arguments.push(arguments_of_set);
             }
         }
-        Ok(Some(Ready {
-            job,
-            name: prepared.name,
-            arguments,
-            before: Vec::new(),
-            after: Vec::new(),
-            uses_index: false,
-        }))
+        Ok(Ok(arguments))
+    }
+}
+
+impl Context<'_> {
+    async fn run(
+        &self,
+        workload: &WorkloadFacts,
+        statements: &[i64],
+        created: &mut Created,
+    ) -> Result<RealReport, Error> {
+        let mut report = RealReport {
+            tables: Vec::new(),
+            statements: Vec::new(),
+            skipped: Vec::new(),
+            index_build_ms: None,
+            notes: Vec::new(),
+        };
+        let copier = &self.copier;
+        let (jobs, tables) = copier.jobs(workload, statements, &mut report.skipped);
+        if tables.is_empty() {
+            return Ok(report);
+        }
+        let copies = copier
+            .copy(
+                &tables,
+                &self.candidate.extensions,
+                created,
+                &mut report.tables,
+                &mut report.notes,
+            )
+            .await?;
+        if copies.iter().all(Result::is_err) {
+            for job in jobs {
+                report.skipped.push(SkippedStatement {
+                    queryid: job.queryid,
+                    reason: first_failure(&job, &copies),
+                });
+            }
+            return Ok(report);
+        }
+
+        let mut ready = Vec::new();
+        for job in jobs {
+            if job.tables.values().any(|&table| copies[table].is_err()) {
+                report.skipped.push(SkippedStatement {
+                    queryid: job.queryid,
+                    reason: first_failure(&job, &copies),
+                });
+                continue;
+            }
+            match self.prepare(job, &copies, created, &mut report).await? {
+                Some(prepared) => ready.push(prepared),
+                None => continue,
+            }
+        }
+
+        self.measure_all(&mut ready, &copies, false, &mut report)
+            .await?;
+        report.index_build_ms = Some(self.build_index().await?);
+        self.measure_all(&mut ready, &copies, true, &mut report)
+            .await?;
+
+        for statement in ready {
+            let (Some(before), Some(after)) = (
+                measure::median(&statement.before),
+                measure::median(&statement.after),
+            ) else {
+                continue;
+            };
+            report.statements.push(RealEffect {
+                queryid: statement.job.queryid,
+                median_ms_before: before,
+                median_ms_after: after,
+                // EXPLAIN reports microseconds: a zero would divide by zero.
+                speedup: before / after.max(0.001),
+                runs: self.copier.options.runs.max(1),
+                parameter_sets: statement.arguments.len(),
+                uses_index: statement.uses_index,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Prepares `job` on the sandbox and draws its parameter sets; `None`
+    /// (and a skip) when it cannot be run.
+    async fn prepare<'j>(
+        &self,
+        job: Job<'j>,
+        copies: &[Result<params::Copy, String>],
+        created: &mut Created,
+        report: &mut RealReport,
+    ) -> Result<Option<Ready<'j>>, Error> {
+        let copier = &self.copier;
+        let prepared = match measure::prepare(copier.sandbox, &job.statement.query).await? {
+            Ok(prepared) => prepared,
+            Err(reason) => {
+                report.skipped.push(SkippedStatement {
+                    queryid: job.queryid,
+                    reason,
+                });
+                return Ok(None);
+            }
+        };
+        created.prepared.push(prepared.name.clone());
+        let arguments = copier
+            .arguments(
+                &job,
+                &prepared,
+                copies,
+                self.candidate.trigram,
+                &mut report.notes,
+            )
+            .await?;
+        match arguments {
+            Ok(arguments) => Ok(Some(Ready {
+                job,
+                name: prepared.name,
+                arguments,
+                before: Vec::new(),
+                after: Vec::new(),
+                uses_index: false,
+            })),
+            Err(reason) => {
+                report.skipped.push(SkippedStatement {
+                    queryid: job.queryid,
+                    reason,
+                });
+                Ok(None)
+            }
+        }
     }
 
     /// Measures every statement in `ready` on one side; a statement that
@@ -586,7 +649,7 @@ impl Context<'_> {
         with_index: bool,
         report: &mut RealReport,
     ) -> Result<(), Error> {
-        let timeout = timeout_ms(self.options.statement_timeout);
+        let timeout = timeout_ms(self.copier.options.statement_timeout);
         let side = if with_index {
             "with the index"
         } else {
@@ -596,9 +659,9 @@ impl Context<'_> {
         while index < ready.len() {
             let statement = &mut ready[index];
             let mut failure = None;
-            'runs: for _ in 0..self.options.runs.max(1) {
+            'runs: for _ in 0..self.copier.options.runs.max(1) {
                 for arguments in &statement.arguments {
-                    match measure::measure(self.sandbox, &statement.name, arguments, timeout)
+                    match measure::measure(self.copier.sandbox, &statement.name, arguments, timeout)
                         .await?
                     {
                         Ok(measured) => {
@@ -627,8 +690,8 @@ impl Context<'_> {
                 .collect();
             if !written.is_empty() {
                 let sql = format!("/* optidb */ VACUUM {}", written.join(", "));
-                if let Err(error) = self.sandbox.batch_execute(&sql).await {
-                    let reason = refusal(self.sandbox, error, "VACUUM of a written copy")?;
+                if let Err(error) = self.copier.sandbox.batch_execute(&sql).await {
+                    let reason = refusal(self.copier.sandbox, error, "VACUUM of a written copy")?;
                     report
                         .notes
                         .push(format!("VACUUM after writes failed: {reason}"));
@@ -654,15 +717,21 @@ impl Context<'_> {
     async fn build_index(&self) -> Result<f64, Error> {
         let started = Instant::now();
         if let Err(error) = self
+            .copier
             .sandbox
             .execute(self.candidate.create.as_str(), &[])
             .await
         {
-            let reason = refusal(self.sandbox, error, "building the index on the sandbox")?;
+            let reason = refusal(
+                self.copier.sandbox,
+                error,
+                "building the index on the sandbox",
+            )?;
             return Err(Error::IndexBuild { reason });
         }
         let build_ms = started.elapsed().as_secs_f64() * 1000.0;
         let table: Option<String> = self
+            .copier
             .sandbox
             .query_opt(
                 "/* optidb */ SELECT i.indrelid::regclass::text FROM pg_index i
@@ -676,7 +745,8 @@ impl Context<'_> {
             })?
             .map(|row| row.get(0));
         if let Some(table) = table {
-            self.sandbox
+            self.copier
+                .sandbox
                 .batch_execute(&format!("/* optidb */ ANALYZE {table}"))
                 .await
                 .map_err(|source| Error::Query {
