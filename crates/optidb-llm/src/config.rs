@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::LlmError;
+
 /// The default endpoint when `OPTIDB_LLM_BASE_URL` is not set.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -18,6 +20,10 @@ pub struct LlmConfig {
     pub model: String,
     /// The API key; `None` for endpoints that need none. Never printed.
     pub api_key: Option<String>,
+    /// Azure OpenAI's `api-version`: when set, the endpoint is Azure's
+    /// (`{base_url}/openai/deployments/{model}/chat/completions?api-version=…`,
+    /// the key in an `api-key` header) and `model` is the deployment.
+    pub api_version: Option<String>,
     /// How long one request may take.
     pub timeout: Duration,
     /// How many HTTP requests one run may make (retries included, cache hits not).
@@ -51,26 +57,50 @@ impl LlmConfig {
     /// The default cache size cap: 16 MiB.
     pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-    /// The configuration the variables looked up by `lookup` describe, or
-    /// `None` (the model is off) unless `OPTIDB_LLM_MODEL` is set: an
-    /// `OPENAI_API_KEY` alone never turns it on.
+    /// The configuration the variables looked up by `lookup` describe,
+    /// `Ok(None)` (the model is off) unless `OPTIDB_LLM_MODEL` is set: an
+    /// `OPENAI_API_KEY` alone never turns it on. An error when a value
+    /// cannot work (a base URL that is not http(s), a key that cannot be
+    /// sent in a header).
     ///
     /// Reads `OPTIDB_LLM_MODEL`, `OPTIDB_LLM_BASE_URL` (default
-    /// [`DEFAULT_BASE_URL`]), `OPENAI_API_KEY`, and for the cache directory
-    /// `OPTIDB_LLM_CACHE_DIR`, else `$XDG_CACHE_HOME/optidb/llm`, else
-    /// `$HOME/.cache/optidb/llm` (no cache when none is set). Empty values
-    /// count as unset. The binary passes `|name| std::env::var(name).ok()`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<LlmConfig> {
+    /// [`DEFAULT_BASE_URL`]), `OPENAI_API_KEY`, `OPTIDB_LLM_API_VERSION`
+    /// (Azure OpenAI), and for the cache directory `OPTIDB_LLM_CACHE_DIR`,
+    /// else `$OPTIDB_CACHE_DIR/llm`, else `$XDG_CACHE_HOME/optidb/llm`,
+    /// else `$HOME/.cache/optidb/llm` (no cache when none is set). Empty
+    /// values count as unset. The binary passes `|name| std::env::var(name).ok()`.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<LlmConfig>, LlmError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let model = get("OPTIDB_LLM_MODEL")?;
+        let Some(model) = get("OPTIDB_LLM_MODEL") else {
+            return Ok(None);
+        };
+        let base_url = get("OPTIDB_LLM_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(LlmError::Config(format!(
+                "OPTIDB_LLM_BASE_URL must be an http:// or https:// URL, like {DEFAULT_BASE_URL} or http://localhost:11434/v1 (Ollama)"
+            )));
+        }
+        let api_key = get("OPENAI_API_KEY");
+        if api_key
+            .as_deref()
+            .is_some_and(|key| !key.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(LlmError::Config(
+                "OPENAI_API_KEY holds spaces or characters an HTTP header cannot carry: check how it was pasted".into(),
+            ));
+        }
         let cache_dir = get("OPTIDB_LLM_CACHE_DIR")
             .map(PathBuf::from)
+            .or_else(|| get("OPTIDB_CACHE_DIR").map(|dir| PathBuf::from(dir).join("llm")))
             .or_else(|| get("XDG_CACHE_HOME").map(|dir| PathBuf::from(dir).join("optidb/llm")))
             .or_else(|| get("HOME").map(|dir| PathBuf::from(dir).join(".cache/optidb/llm")));
-        Some(LlmConfig {
-            base_url: get("OPTIDB_LLM_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+        Ok(Some(LlmConfig {
+            base_url,
             model,
-            api_key: get("OPENAI_API_KEY"),
+            api_key,
+            api_version: get("OPTIDB_LLM_API_VERSION"),
             timeout: Self::DEFAULT_TIMEOUT,
             max_requests: Self::DEFAULT_MAX_REQUESTS,
             max_concurrency: Self::DEFAULT_MAX_CONCURRENCY,
@@ -79,7 +109,7 @@ impl LlmConfig {
                 ttl: Self::DEFAULT_CACHE_TTL,
                 max_bytes: Self::DEFAULT_CACHE_BYTES,
             }),
-        })
+        }))
     }
 }
 
@@ -89,6 +119,7 @@ impl fmt::Debug for LlmConfig {
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_version", &self.api_version)
             .field("timeout", &self.timeout)
             .field("max_requests", &self.max_requests)
             .field("max_concurrency", &self.max_concurrency)
@@ -113,15 +144,10 @@ mod tests {
 
     #[test]
     fn off_unless_a_model_is_named() {
-        assert_eq!(LlmConfig::from_lookup(lookup(&[])), None);
-        assert_eq!(
-            LlmConfig::from_lookup(lookup(&[("OPENAI_API_KEY", "sk-x")])),
-            None
-        );
-        assert_eq!(
-            LlmConfig::from_lookup(lookup(&[("OPTIDB_LLM_MODEL", " ")])),
-            None
-        );
+        let off = |vars: &[(&str, &str)]| LlmConfig::from_lookup(lookup(vars)).unwrap();
+        assert_eq!(off(&[]), None);
+        assert_eq!(off(&[("OPENAI_API_KEY", "sk-x")]), None);
+        assert_eq!(off(&[("OPTIDB_LLM_MODEL", " ")]), None);
     }
 
     #[test]
@@ -132,6 +158,7 @@ mod tests {
             ("OPENAI_API_KEY", "sk-secret"),
             ("HOME", "/home/u"),
         ]))
+        .unwrap()
         .unwrap();
         assert_eq!(config.model, "m");
         assert_eq!(config.base_url, "http://127.0.0.1:1/v1");
@@ -148,11 +175,44 @@ mod tests {
             ("OPTIDB_LLM_MODEL", "m"),
             ("OPENAI_API_KEY", "sk-secret"),
         ]))
+        .unwrap()
         .unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains("sk-secret"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
         assert_eq!(config.base_url, DEFAULT_BASE_URL);
         assert_eq!(config.cache, None);
+    }
+
+    #[test]
+    fn cache_and_azure_settings() {
+        let config = LlmConfig::from_lookup(lookup(&[
+            ("OPTIDB_LLM_MODEL", "gpt-4o-deployment"),
+            ("OPTIDB_LLM_BASE_URL", "https://acme.openai.azure.com"),
+            ("OPTIDB_LLM_API_VERSION", "2024-10-21"),
+            ("OPTIDB_CACHE_DIR", "/var/cache/optidb"),
+            ("HOME", "/home/u"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.api_version.as_deref(), Some("2024-10-21"));
+        assert_eq!(
+            config.cache.unwrap().dir,
+            PathBuf::from("/var/cache/optidb/llm")
+        );
+    }
+
+    #[test]
+    fn unusable_values_are_errors() {
+        for vars in [
+            [
+                ("OPTIDB_LLM_MODEL", "m"),
+                ("OPTIDB_LLM_BASE_URL", "api.openai.com"),
+            ],
+            [("OPTIDB_LLM_MODEL", "m"), ("OPENAI_API_KEY", "sk-a b")],
+        ] {
+            let error = LlmConfig::from_lookup(lookup(&vars)).unwrap_err();
+            assert!(matches!(error, LlmError::Config(_)), "{error}");
+        }
     }
 }

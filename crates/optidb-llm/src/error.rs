@@ -8,6 +8,9 @@ use crate::grounding::Rejection;
 /// caller: say so once and use the template rationale.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
+    /// The configuration cannot work.
+    #[error("the LLM configuration is unusable: {0}")]
+    Config(String),
     /// The request body contained a string the [`crate::Redactor`] forbids
     /// (a literal from the workload or part of the DSN). Nothing was sent.
     #[error(

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use optidb_model::plan::Plan;
-use optidb_model::{Finding, Fix, Recommendation, Snapshot};
+use optidb_model::{Finding, Fix, Recommendation, Snapshot, Statement, Table};
 
 /// What a statement that does not parse becomes.
 pub const UNPARSABLE_STATEMENT: &str = "(statement text withheld: it does not parse)";
@@ -147,6 +147,258 @@ pub fn recommendation_facts(recommendation: &Recommendation, snapshot: &Snapshot
     }
     push_statements(&mut sheet, &recommendation.statements, snapshot);
     sheet
+}
+
+/// The facts behind one statement: its normalized text and counters, its
+/// plan, the schema of the tables it reads (columns, types, row counts,
+/// indexes), and the findings that name it.
+pub fn statement_facts(
+    statement: &Statement,
+    snapshot: &Snapshot,
+    findings: &[Finding],
+) -> FactSheet {
+    let mut sheet = FactSheet::new();
+    sheet.push(format!(
+        "statement: {}",
+        normalized_statement(&statement.query)
+    ));
+    push_counters(&mut sheet, statement, snapshot);
+    if let Some(plan) = snapshot
+        .plan_of(statement.queryid)
+        .and_then(|plan| plan.plan())
+    {
+        sheet.push(plan_fact(plan));
+        sheet.push(format!(
+            "generic plan: estimated total cost = {}, estimated rows = {}",
+            round(plan.root.total_cost),
+            round(plan.root.plan_rows)
+        ));
+    }
+    for table in statement_tables(statement, snapshot) {
+        push_table(&mut sheet, table, snapshot, true);
+    }
+    for finding in findings
+        .iter()
+        .filter(|finding| finding.statements.contains(&statement.queryid))
+    {
+        sheet.push(finding_line(finding));
+    }
+    sheet
+}
+
+/// The facts a question about the whole workload is answered from: the
+/// top `top` statements by total time with their counters, every
+/// finding and recommendation in one line each, and the tables those
+/// statements read.
+pub fn workload_facts(
+    snapshot: &Snapshot,
+    findings: &[Finding],
+    recommendations: &[Recommendation],
+    top: usize,
+) -> FactSheet {
+    let mut sheet = FactSheet::new();
+    let total: f64 = snapshot
+        .statements
+        .iter()
+        .map(|statement| statement.total_exec_time_ms)
+        .sum();
+    sheet.push(format!(
+        "database {}: {} statements recorded, total execution time = {} ms",
+        snapshot.server.database,
+        snapshot.statements.len(),
+        round(total)
+    ));
+    let mut statements: Vec<&Statement> = snapshot.statements.iter().collect();
+    statements.sort_by(|a, b| b.total_exec_time_ms.total_cmp(&a.total_exec_time_ms));
+    let mut tables: Vec<&Table> = Vec::new();
+    for statement in statements.iter().take(top) {
+        sheet.push(format!(
+            "statement {}: {}",
+            statement.queryid,
+            normalized_statement(&statement.query)
+        ));
+        push_counters(&mut sheet, statement, snapshot);
+        for table in statement_tables(statement, snapshot) {
+            if !tables.iter().any(|known| std::ptr::eq(*known, table)) {
+                tables.push(table);
+            }
+        }
+    }
+    for finding in findings {
+        sheet.push(finding_line(finding));
+    }
+    for recommendation in recommendations {
+        sheet.push(format!(
+            "recommendation #{}: {:?} on {} answering {}, estimated savings = {} ms, statements {}",
+            recommendation.rank,
+            recommendation.action,
+            recommendation.tables.join(", "),
+            recommendation.codes.join(", "),
+            round(recommendation.estimated_savings_ms),
+            ids(&recommendation.statements)
+        ));
+    }
+    for table in tables {
+        push_table(&mut sheet, table, snapshot, false);
+    }
+    sheet
+}
+
+fn push_counters(sheet: &mut FactSheet, statement: &Statement, snapshot: &Snapshot) {
+    let total: f64 = snapshot
+        .statements
+        .iter()
+        .map(|statement| statement.total_exec_time_ms)
+        .sum();
+    let share = if total > 0.0 {
+        statement.total_exec_time_ms / total * 100.0
+    } else {
+        0.0
+    };
+    sheet.push(format!(
+        "statement {} runs: calls = {}, mean time = {} ms, total time = {} ms ({}% of all statements' time), rows per call = {}",
+        statement.queryid,
+        statement.calls,
+        round(statement.mean_exec_time_ms),
+        round(statement.total_exec_time_ms),
+        round(share),
+        round(statement.rows as f64 / statement.calls.max(1) as f64)
+    ));
+    let blocks = statement.shared_blks_hit + statement.shared_blks_read;
+    if blocks > 0 {
+        sheet.push(format!(
+            "statement {} buffers: shared blocks hit = {}, read from disk = {}, temp blocks written = {}",
+            statement.queryid,
+            statement.shared_blks_hit,
+            statement.shared_blks_read,
+            statement.temp_blks_written
+        ));
+    }
+}
+
+/// A table's size and, when `columns`, its columns and types; then its
+/// indexes by key columns (definitions are left out: a partial index's
+/// predicate may quote a constant).
+fn push_table(sheet: &mut FactSheet, table: &Table, snapshot: &Snapshot, columns: bool) {
+    let mut text = format!(
+        "table {}: about {} rows, {} bytes",
+        table.qualified_name(),
+        round(table.rows()),
+        table.table_bytes
+    );
+    if columns && !table.columns.is_empty() {
+        let list: Vec<String> = table
+            .columns
+            .iter()
+            .map(|column| format!("{} {}", column.name, column.data_type))
+            .collect();
+        let _ = write!(text, "; columns {}", list.join(", "));
+    }
+    sheet.push(text);
+    for index in snapshot
+        .catalog
+        .indexes
+        .iter()
+        .filter(|index| index.schema == table.schema && index.table == table.name)
+    {
+        let keys: Vec<&str> = index
+            .keys
+            .iter()
+            .map(|key| key.column.as_deref().unwrap_or("(expression)"))
+            .collect();
+        let mut text = format!(
+            "index {} on {} ({}), {}",
+            index.name,
+            table.qualified_name(),
+            keys.join(", "),
+            index.method
+        );
+        if index.unique {
+            text.push_str(", unique");
+        }
+        if index.predicate.is_some() {
+            text.push_str(", partial");
+        }
+        let _ = write!(text, ", {} scans", index.idx_scan);
+        sheet.push(text);
+    }
+}
+
+/// One finding in one line: rule, tables, statements, evidence.
+fn finding_line(finding: &Finding) -> String {
+    let evidence: Vec<String> = finding
+        .evidence
+        .iter()
+        .map(|evidence| {
+            format!(
+                "{} = {} {}",
+                evidence.name,
+                number(evidence.value),
+                evidence.unit
+            )
+        })
+        .collect();
+    format!(
+        "finding {} {} ({:?}) on {}, statements {}: {}",
+        finding.code,
+        finding.rule,
+        finding.severity,
+        if finding.tables.is_empty() {
+            "-".to_string()
+        } else {
+            finding.tables.join(", ")
+        },
+        ids(&finding.statements),
+        evidence.join("; ")
+    )
+}
+
+fn ids(queryids: &[i64]) -> String {
+    if queryids.is_empty() {
+        return "-".into();
+    }
+    queryids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The catalog tables `statement` reads (an unqualified name resolves to
+/// the only table of that name, else `public`'s).
+fn statement_tables<'s>(statement: &Statement, snapshot: &'s Snapshot) -> Vec<&'s Table> {
+    let Ok(facts) = optidb_fingerprint::facts(&statement.query) else {
+        return Vec::new();
+    };
+    let mut found: Vec<&Table> = Vec::new();
+    for relation in facts.tables() {
+        let table = match &relation.schema {
+            Some(schema) => snapshot.catalog.table(schema, &relation.name),
+            None => {
+                let named: Vec<&Table> = snapshot
+                    .catalog
+                    .tables
+                    .iter()
+                    .filter(|table| table.name == relation.name)
+                    .collect();
+                match named.as_slice() {
+                    [only] => Some(*only),
+                    several => several.iter().find(|t| t.schema == "public").copied(),
+                }
+            }
+        };
+        if let Some(table) = table
+            && !found.iter().any(|known| std::ptr::eq(*known, table))
+        {
+            found.push(table);
+        }
+    }
+    found
+}
+
+/// A measurement as facts show it: two decimals at most.
+fn round(value: f64) -> String {
+    number((value * 100.0).round() / 100.0)
 }
 
 fn push_names(sheet: &mut FactSheet, tables: &[String], indexes: &[String]) {

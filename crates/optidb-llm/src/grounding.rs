@@ -90,12 +90,94 @@ pub fn check(answer: &str, facts: &FactSheet) -> Result<Explanation, Rejection> 
     struct Answer {
         sentences: Vec<Sentence>,
     }
-    let answer: Answer = serde_json::from_str(answer.trim())
-        .map_err(|error| Rejection::Malformed(error.to_string()))?;
+    let answer: Answer = parse(answer)?;
     if answer.sentences.is_empty() {
         return Err(Rejection::Empty);
     }
-    for (index, sentence) in answer.sentences.iter().enumerate() {
+    check_sentences(&answer.sentences, facts)?;
+    Ok(Explanation {
+        sentences: answer.sentences,
+        from_cache: false,
+    })
+}
+
+/// An accepted answer to a question about the workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// Whether the facts answer the question. When they do not, the
+    /// sentences (possibly none) say what the facts do cover.
+    pub answered: bool,
+    /// The answer, each sentence citing its facts.
+    pub sentences: Vec<Sentence>,
+    /// Whether it came from the cache rather than the endpoint.
+    #[serde(skip)]
+    pub from_cache: bool,
+}
+
+/// Accepts `{"answered": true|false, "sentences": [...]}` when its
+/// sentences are grounded; an answered question needs a sentence.
+pub fn check_answer(answer: &str, facts: &FactSheet) -> Result<Answer, Rejection> {
+    let mut answer: Answer = parse(answer)?;
+    if answer.answered && answer.sentences.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    check_sentences(&answer.sentences, facts)?;
+    answer.from_cache = false;
+    Ok(answer)
+}
+
+/// An accepted proposal for one statement: an explanation, and possibly a
+/// rewritten statement or an index, both still unverified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Why the statement is slow and what the proposal changes.
+    pub sentences: Vec<Sentence>,
+    /// A rewritten statement, with the same `$n` parameters. Unverified:
+    /// never show it before the sandbox check passes.
+    #[serde(default)]
+    pub rewrite: Option<String>,
+    /// A `CREATE INDEX` statement. Unverified: cost it with the what-if
+    /// simulation before showing it.
+    #[serde(default)]
+    pub index: Option<String>,
+    /// Whether it came from the cache rather than the endpoint.
+    #[serde(skip)]
+    pub from_cache: bool,
+}
+
+/// Accepts `{"sentences": [...], "rewrite": "…"|null, "index": "…"|null}`
+/// when its sentences are grounded; blank proposals become `None`.
+pub fn check_proposal(answer: &str, facts: &FactSheet) -> Result<Proposal, Rejection> {
+    let mut proposal: Proposal = parse(answer)?;
+    if proposal.sentences.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    check_sentences(&proposal.sentences, facts)?;
+    let blank_to_none = |text: Option<String>| {
+        text.map(|text| text.trim().trim_end_matches(';').trim().to_string())
+            .filter(|text| !text.is_empty())
+    };
+    proposal.rewrite = blank_to_none(proposal.rewrite);
+    proposal.index = blank_to_none(proposal.index);
+    proposal.from_cache = false;
+    Ok(proposal)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(answer: &str) -> Result<T, Rejection> {
+    // Some models wrap JSON in a Markdown fence despite being asked not to.
+    let trimmed = answer.trim();
+    let unfenced = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|rest| rest.strip_suffix("```"))
+        .unwrap_or(trimmed);
+    serde_json::from_str(unfenced.trim()).map_err(|error| Rejection::Malformed(error.to_string()))
+}
+
+/// Every sentence cites at least one existing fact, and uses only numbers
+/// those facts hold.
+fn check_sentences(sentences: &[Sentence], facts: &FactSheet) -> Result<(), Rejection> {
+    for (index, sentence) in sentences.iter().enumerate() {
         let position = index + 1;
         if sentence.facts.is_empty() {
             return Err(Rejection::Uncited { sentence: position });
@@ -122,10 +204,7 @@ pub fn check(answer: &str, facts: &FactSheet) -> Result<Explanation, Rejection> 
             });
         }
     }
-    Ok(Explanation {
-        sentences: answer.sentences,
-        from_cache: false,
-    })
+    Ok(())
 }
 
 /// The numbers in `text`, as written and in canonical form (no thousands
@@ -300,5 +379,33 @@ mod tests {
         assert_eq!(canon("1,2 and 12,34"), ["1", "2", "12", "34"]);
         assert_eq!(canon("ends with 42."), ["42"]);
         assert_eq!(canon("007"), ["7"]);
+    }
+
+    #[test]
+    fn unanswered_questions_need_no_sentence() {
+        let answer = check_answer(r#"{"answered": false, "sentences": []}"#, &sheet()).unwrap();
+        assert!(!answer.answered);
+        assert_eq!(
+            check_answer(r#"{"answered": true, "sentences": []}"#, &sheet()),
+            Err(Rejection::Empty)
+        );
+        assert!(matches!(
+            check_answer(
+                r#"{"answered": true, "sentences": [{"text": "It takes 99 ms.", "facts": ["F2"]}]}"#,
+                &sheet()
+            ),
+            Err(Rejection::UngroundedNumber { .. })
+        ));
+    }
+
+    #[test]
+    fn proposals_carry_unverified_sql() {
+        let proposal = check_proposal(
+            "```json\n{\"sentences\": [{\"text\": \"Join once.\", \"facts\": [\"F1\"]}], \"rewrite\": \"SELECT 1;\", \"index\": \" \"}\n```",
+            &sheet(),
+        )
+        .unwrap();
+        assert_eq!(proposal.rewrite.as_deref(), Some("SELECT 1"));
+        assert_eq!(proposal.index, None);
     }
 }

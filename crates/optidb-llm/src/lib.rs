@@ -39,5 +39,5 @@ pub use client::Explainer;
 pub use config::{CacheConfig, DEFAULT_BASE_URL, LlmConfig};
 pub use error::LlmError;
 pub use facts::{Fact, FactSheet};
-pub use grounding::{Explanation, Sentence};
+pub use grounding::{Answer, Explanation, Proposal, Sentence};
 pub use redact::Redactor;

@@ -2,131 +2,38 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use optidb_llm::{CacheConfig, Explainer, FactSheet, LlmConfig, LlmError, Redactor, facts};
+use optidb_llm_stub::{Reply, StubServer as Stub};
 use optidb_model::{
     Evidence, Finding, Fix, IndexKeySpec, IndexSpec, Severity, Snapshot, Statement,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// The raw statement of the test workload: its constants must never leave.
 const RAW_SQL: &str = "SELECT * FROM users WHERE email = 'alice@example.com' AND id = 987654321";
 const LITERALS: [&str; 2] = ["alice@example.com", "987654321"];
 
-/// What the stub answers, in order; the last one repeats.
-#[derive(Clone)]
-enum Reply {
-    /// HTTP 200 with a chat completion whose message is this content.
-    Content(String),
-    /// This status and raw body.
-    Raw(u16, String),
-    /// Never answer in time.
-    Hang,
-}
-
-struct Stub {
-    base_url: String,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-impl Stub {
-    async fn start(replies: Vec<Reply>) -> Stub {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&bodies);
-        tokio::spawn(async move {
-            let mut served = 0;
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let reply = replies[served.min(replies.len() - 1)].clone();
-                served += 1;
-                let seen = Arc::clone(&seen);
-                tokio::spawn(async move {
-                    let Some(body) = read_request(&mut socket).await else {
-                        return;
-                    };
-                    seen.lock().unwrap().push(body);
-                    let (status, body) = match reply {
-                        Reply::Content(content) => (200, completion(&content)),
-                        Reply::Raw(status, body) => (status, body),
-                        Reply::Hang => {
-                            tokio::time::sleep(Duration::from_secs(30)).await;
-                            return;
-                        }
-                    };
-                    let response = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                    let _ = socket.shutdown().await;
-                });
-            }
-        });
-        Stub { base_url, bodies }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.bodies.lock().unwrap().clone()
-    }
-}
-
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buffer);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length: usize = text[..end]
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse().ok())?
-                })
-                .unwrap_or(0);
-            if buffer.len() >= end + 4 + length {
-                return Some(String::from_utf8_lossy(&buffer[end + 4..end + 4 + length]).into());
-            }
-        }
-    }
-}
-
-fn completion(content: &str) -> String {
-    serde_json::json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "stub",
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
-                     "message": {"role": "assistant", "content": content}}]
-    })
-    .to_string()
+fn start(replies: Vec<Reply>) -> Stub {
+    Stub::scripted(replies).unwrap()
 }
 
 fn answer(sentences: &[(&str, &[&str])]) -> Reply {
-    let sentences: Vec<_> = sentences
-        .iter()
-        .map(|(text, facts)| serde_json::json!({"text": text, "facts": facts}))
-        .collect();
-    Reply::Content(serde_json::json!({ "sentences": sentences }).to_string())
+    Reply::Content(optidb_llm_stub::sentences(sentences))
+}
+
+fn bodies(stub: &Stub) -> Vec<String> {
+    stub.requests().into_iter().map(|r| r.body).collect()
 }
 
 fn config(stub: &Stub, cache: Option<CacheConfig>) -> LlmConfig {
     let mut config = LlmConfig::from_lookup(|name| match name {
         "OPTIDB_LLM_MODEL" => Some("stub-model".into()),
-        "OPTIDB_LLM_BASE_URL" => Some(stub.base_url.clone()),
+        "OPTIDB_LLM_BASE_URL" => Some(stub.base_url().to_string()),
         "OPENAI_API_KEY" => Some("sk-test".into()),
         _ => None,
     })
+    .unwrap()
     .unwrap();
     config.timeout = Duration::from_millis(500);
     config.cache = cache;
@@ -173,7 +80,7 @@ fn redactor() -> Redactor {
 }
 
 fn assert_no_literals(stub: &Stub) {
-    for body in stub.requests() {
+    for body in bodies(stub) {
         for literal in LITERALS {
             assert!(!body.contains(literal), "{literal} was sent: {body}");
         }
@@ -197,41 +104,49 @@ const GOOD: &[(&str, &[&str])] = &[
 
 #[tokio::test]
 async fn a_grounded_answer_comes_back_with_its_citations() {
-    let stub = Stub::start(vec![answer(GOOD)]).await;
+    let stub = start(vec![answer(GOOD)]);
     let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
     let explanation = explainer.explain(&workload_facts()).await.unwrap().unwrap();
     assert_eq!(explanation.sentences.len(), 2);
     assert_eq!(explanation.sentences[0].facts, ["F2", "F3"]);
     assert!(!explanation.from_cache);
     assert_eq!(stub.requests().len(), 1);
-    assert!(stub.requests()[0].contains("\"response_format\":{\"type\":\"json_object\"}"));
+    assert!(
+        stub.requests()[0]
+            .body
+            .contains("\"response_format\":{\"type\":\"json_object\"}")
+    );
     assert_no_literals(&stub);
 }
 
 #[tokio::test]
 async fn an_unknown_fact_is_retried_once_then_dropped() {
-    let stub = Stub::start(vec![answer(&[("Users is big.", &["F99"])])]).await;
+    let stub = start(vec![answer(&[("Users is big.", &["F99"])])]);
     let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
     assert_eq!(explainer.explain(&workload_facts()).await.unwrap(), None);
     let requests = stub.requests();
     assert_eq!(requests.len(), 2, "one retry, no more");
-    assert!(requests[1].contains("cites F99, which is not one of the facts"));
+    assert!(
+        requests[1]
+            .body
+            .contains("cites F99, which is not one of the facts")
+    );
     assert_no_literals(&stub);
 }
 
 #[tokio::test]
 async fn a_retry_can_succeed() {
-    let stub = Stub::start(vec![answer(&[("It scans 5 rows.", &["F2"])]), answer(GOOD)]).await;
+    let stub = start(vec![answer(&[("It scans 5 rows.", &["F2"])]), answer(GOOD)]);
     let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
     let explanation = explainer.explain(&workload_facts()).await.unwrap();
     assert!(explanation.is_some());
     assert_eq!(stub.requests().len(), 2);
-    assert!(stub.requests()[1].contains("uses the number 5"));
+    assert!(stub.requests()[1].body.contains("uses the number 5"));
 }
 
 #[tokio::test]
 async fn a_number_not_among_the_facts_is_rejected() {
-    let stub = Stub::start(vec![answer(&[("Each call scans 150,000 rows.", &["F2"])])]).await;
+    let stub = start(vec![answer(&[("Each call scans 150,000 rows.", &["F2"])])]);
     let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
     assert_eq!(explainer.explain(&workload_facts()).await.unwrap(), None);
     assert_eq!(stub.requests().len(), 2);
@@ -239,7 +154,7 @@ async fn a_number_not_among_the_facts_is_rejected() {
 
 #[tokio::test]
 async fn http_errors_timeouts_and_malformed_json_are_errors() {
-    let stub = Stub::start(vec![Reply::Raw(500, "upstream exploded".into())]).await;
+    let stub = start(vec![Reply::Status(500, "upstream exploded".into())]);
     let result = Explainer::new(config(&stub, None), redactor())
         .unwrap()
         .explain(&workload_facts())
@@ -249,14 +164,14 @@ async fn http_errors_timeouts_and_malformed_json_are_errors() {
         "{result:?}"
     );
 
-    let stub = Stub::start(vec![Reply::Hang]).await;
+    let stub = start(vec![Reply::Hang(Duration::from_secs(5))]);
     let result = Explainer::new(config(&stub, None), redactor())
         .unwrap()
         .explain(&workload_facts())
         .await;
     assert!(matches!(result, Err(LlmError::Timeout(_))), "{result:?}");
 
-    let stub = Stub::start(vec![Reply::Raw(200, "{not json".into())]).await;
+    let stub = start(vec![Reply::Status(200, "{not json".into())]);
     let result = Explainer::new(config(&stub, None), redactor())
         .unwrap()
         .explain(&workload_facts())
@@ -266,7 +181,7 @@ async fn http_errors_timeouts_and_malformed_json_are_errors() {
         "{result:?}"
     );
 
-    let stub = Stub::start(vec![Reply::Content("Sure! Here is why…".into())]).await;
+    let stub = start(vec![Reply::Content("Sure! Here is why…".into())]);
     let result = Explainer::new(config(&stub, None), redactor())
         .unwrap()
         .explain(&workload_facts())
@@ -285,7 +200,7 @@ async fn the_cache_serves_an_identical_request_without_http() {
         ttl: Duration::from_secs(3600),
         max_bytes: 1 << 20,
     };
-    let stub = Stub::start(vec![answer(GOOD)]).await;
+    let stub = start(vec![answer(GOOD)]);
     let first = Explainer::new(config(&stub, Some(cache.clone())), redactor())
         .unwrap()
         .explain(&workload_facts())
@@ -306,7 +221,7 @@ async fn the_cache_serves_an_identical_request_without_http() {
 
 #[tokio::test]
 async fn the_budget_caps_requests_retries_included() {
-    let stub = Stub::start(vec![answer(&[("Users is big.", &["F99"])])]).await;
+    let stub = start(vec![answer(&[("Users is big.", &["F99"])])]);
     let mut config = config(&stub, None);
     config.max_requests = 1;
     let explainer = Explainer::new(config, redactor()).unwrap();
@@ -320,7 +235,7 @@ async fn the_budget_caps_requests_retries_included() {
 
 #[tokio::test]
 async fn a_request_holding_a_literal_is_never_sent() {
-    let stub = Stub::start(vec![answer(GOOD)]).await;
+    let stub = start(vec![answer(GOOD)]);
     let mut leaky = workload_facts();
     leaky.push(format!("statement: {RAW_SQL}"));
     let result = Explainer::new(config(&stub, None), redactor())
@@ -332,4 +247,99 @@ async fn a_request_holding_a_literal_is_never_sent() {
         "{result:?}"
     );
     assert!(stub.requests().is_empty());
+}
+
+#[tokio::test]
+async fn questions_are_answered_from_the_facts_or_not_at_all() {
+    let stub = start(vec![
+        Reply::Content(
+            r#"{"answered": true, "sentences": [{"text": "Each call scans 120000 rows.", "facts": ["F2"]}]}"#
+                .into(),
+        ),
+        Reply::Content(r#"{"answered": false, "sentences": []}"#.into()),
+    ]);
+    let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
+    let facts = workload_facts();
+    let answer = explainer
+        .ask("why is the login slow?", &facts)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.answered);
+    assert_eq!(answer.sentences[0].facts, ["F2"]);
+    let answer = explainer
+        .ask("what is the weather?", &facts)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!answer.answered);
+    let requests = stub.requests();
+    assert!(
+        requests[0]
+            .prompt()
+            .contains("Question: why is the login slow?")
+    );
+    assert!(requests[0].prompt().contains("\"answered\""));
+    assert_no_literals(&stub);
+}
+
+#[tokio::test]
+async fn proposals_come_back_unverified_with_their_sql() {
+    let stub = start(vec![Reply::Content(
+        serde_json::json!({
+            "sentences": [{"text": "Each call scans 120000 rows.", "facts": ["F2"]}],
+            "rewrite": null,
+            "index": "CREATE INDEX ON users (email)"
+        })
+        .to_string(),
+    )]);
+    let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
+    let proposal = explainer.propose(&workload_facts()).await.unwrap().unwrap();
+    assert_eq!(proposal.rewrite, None);
+    assert_eq!(
+        proposal.index.as_deref(),
+        Some("CREATE INDEX ON users (email)")
+    );
+    assert!(stub.requests()[0].prompt().contains("same $n parameters"));
+}
+
+#[tokio::test]
+async fn azure_openai_gets_its_deployment_path_version_and_key_header() {
+    let stub = start(vec![answer(GOOD)]);
+    let base = stub.base_url().trim_end_matches("/v1").to_string();
+    let config = LlmConfig::from_lookup(|name| match name {
+        "OPTIDB_LLM_MODEL" => Some("gpt4o-prod".into()),
+        "OPTIDB_LLM_BASE_URL" => Some(base.clone()),
+        "OPTIDB_LLM_API_VERSION" => Some("2024-10-21".into()),
+        "OPENAI_API_KEY" => Some("azure-key".into()),
+        _ => None,
+    })
+    .unwrap()
+    .unwrap();
+    let explainer = Explainer::new(config, redactor()).unwrap();
+    assert!(
+        explainer
+            .explain(&workload_facts())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let request = &stub.requests()[0];
+    assert_eq!(
+        request.path,
+        "/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21"
+    );
+    assert_eq!(request.header("api-key"), Some("azure-key"));
+    assert_eq!(request.header("authorization"), None);
+}
+
+#[tokio::test]
+async fn openai_gets_a_bearer_token_and_token_counts_are_kept() {
+    let stub = start(vec![answer(GOOD)]);
+    let explainer = Explainer::new(config(&stub, None), redactor()).unwrap();
+    explainer.explain(&workload_facts()).await.unwrap();
+    let request = &stub.requests()[0];
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert_eq!(request.header("authorization"), Some("Bearer sk-test"));
+    assert_eq!(explainer.tokens_used(), (100, 20));
 }
