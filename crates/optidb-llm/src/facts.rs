@@ -74,8 +74,13 @@ impl FactSheet {
 
 /// `sql` normalized (constants replaced by `$n`), or
 /// [`UNPARSABLE_STATEMENT`] when it does not parse.
+/// Whitespace is collapsed: a fact is one line. (Normalized text holds no
+/// string constant whose spaces would matter.)
 pub fn normalized_statement(sql: &str) -> String {
-    optidb_fingerprint::normalize(sql).unwrap_or_else(|_| UNPARSABLE_STATEMENT.to_string())
+    match optidb_fingerprint::normalize(sql) {
+        Ok(normalized) => normalized.split_whitespace().collect::<Vec<_>>().join(" "),
+        Err(_) => UNPARSABLE_STATEMENT.to_string(),
+    }
 }
 
 /// The facts behind one finding: its rule, evidence, tables, indexes, the
@@ -84,8 +89,10 @@ pub fn normalized_statement(sql: &str) -> String {
 pub fn finding_facts(finding: &Finding, snapshot: &Snapshot) -> FactSheet {
     let mut sheet = FactSheet::new();
     sheet.push(format!(
-        "rule {} ({}), severity {:?}",
-        finding.rule, finding.code, finding.severity
+        "rule {} ({}), severity {}",
+        finding.rule,
+        finding.code,
+        finding.severity.as_str()
     ));
     for evidence in &finding.evidence {
         sheet.push(format!(
@@ -170,8 +177,8 @@ pub fn statement_facts(
         sheet.push(plan_fact(plan));
         sheet.push(format!(
             "generic plan: estimated total cost = {}, estimated rows = {}",
-            round(plan.root.total_cost),
-            round(plan.root.plan_rows)
+            number(plan.root.total_cost),
+            number(plan.root.plan_rows)
         ));
     }
     for table in statement_tables(statement, snapshot) {
@@ -206,7 +213,7 @@ pub fn workload_facts(
         "database {}: {} statements recorded, total execution time = {} ms",
         snapshot.server.database,
         snapshot.statements.len(),
-        round(total)
+        number(total)
     ));
     let mut statements: Vec<&Statement> = snapshot.statements.iter().collect();
     statements.sort_by(|a, b| b.total_exec_time_ms.total_cmp(&a.total_exec_time_ms));
@@ -234,7 +241,7 @@ pub fn workload_facts(
             recommendation.action,
             recommendation.tables.join(", "),
             recommendation.codes.join(", "),
-            round(recommendation.estimated_savings_ms),
+            number(recommendation.estimated_savings_ms),
             ids(&recommendation.statements)
         ));
     }
@@ -259,10 +266,10 @@ fn push_counters(sheet: &mut FactSheet, statement: &Statement, snapshot: &Snapsh
         "statement {} runs: calls = {}, mean time = {} ms, total time = {} ms ({}% of all statements' time), rows per call = {}",
         statement.queryid,
         statement.calls,
-        round(statement.mean_exec_time_ms),
-        round(statement.total_exec_time_ms),
-        round(share),
-        round(statement.rows as f64 / statement.calls.max(1) as f64)
+        number(statement.mean_exec_time_ms),
+        number(statement.total_exec_time_ms),
+        number(share),
+        number(statement.rows as f64 / statement.calls.max(1) as f64)
     ));
     let blocks = statement.shared_blks_hit + statement.shared_blks_read;
     if blocks > 0 {
@@ -283,7 +290,7 @@ fn push_table(sheet: &mut FactSheet, table: &Table, snapshot: &Snapshot, columns
     let mut text = format!(
         "table {}: about {} rows, {} bytes",
         table.qualified_name(),
-        round(table.rows()),
+        number(table.rows()),
         table.table_bytes
     );
     if columns && !table.columns.is_empty() {
@@ -339,10 +346,10 @@ fn finding_line(finding: &Finding) -> String {
         })
         .collect();
     format!(
-        "finding {} {} ({:?}) on {}, statements {}: {}",
+        "finding {} {} ({}) on {}, statements {}: {}",
         finding.code,
         finding.rule,
-        finding.severity,
+        finding.severity.as_str(),
         if finding.tables.is_empty() {
             "-".to_string()
         } else {
@@ -394,11 +401,6 @@ fn statement_tables<'s>(statement: &Statement, snapshot: &'s Snapshot) -> Vec<&'
         }
     }
     found
-}
-
-/// A measurement as facts show it: two decimals at most.
-fn round(value: f64) -> String {
-    number((value * 100.0).round() / 100.0)
 }
 
 fn push_names(sheet: &mut FactSheet, tables: &[String], indexes: &[String]) {
@@ -467,8 +469,21 @@ fn fix_fact(fix: &Fix) -> String {
     }
 }
 
-/// A number as facts show it: integers without a fractional part.
+/// A number as facts show it: integers without a fractional part, at most
+/// two decimals from 1 up, four significant digits below (a model copies
+/// what it is shown, and `0.00010176045588684237` helps nobody).
 fn number(value: f64) -> String {
+    let value = if value.abs() >= 1.0 || value == 0.0 {
+        (value * 100.0).round() / 100.0
+    } else {
+        let scale = 10f64.powi(3 - value.abs().log10().floor() as i32);
+        (value * scale).round() / scale
+    };
+    plain(value)
+}
+
+/// A number without a fractional part when it has none.
+fn plain(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{}", value as i64)
     } else {
@@ -549,5 +564,74 @@ mod tests {
         assert_eq!(sheet.push("b"), "F2");
         assert_eq!(sheet.get("F2").map(|fact| fact.text.as_str()), Some("b"));
         assert_eq!(sheet.render(), "F1: a\nF2: b\n");
+    }
+
+    #[test]
+    fn numbers_are_shown_at_a_readable_precision() {
+        assert_eq!(number(120000.0), "120000");
+        assert_eq!(number(37.714999), "37.71");
+        assert_eq!(number(0.00010176045588684237), "0.0001018");
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(-3.0), "-3");
+        assert_eq!(number(0.0), "0");
+    }
+
+    #[test]
+    fn statement_facts_describe_the_schema_without_literals() {
+        use optidb_model::{Catalog, Column, Index, IndexKey, Table};
+        let mut snapshot = snapshot(
+            "SELECT * FROM orders WHERE email = 'alice@example.com'\n  AND id = 987654321",
+        );
+        snapshot.catalog = Catalog {
+            tables: vec![Table {
+                schema: "public".into(),
+                name: "orders".into(),
+                reltuples: 1000.0,
+                columns: vec![Column {
+                    name: "email".into(),
+                    data_type: "text".into(),
+                    ..Column::default()
+                }],
+                ..Table::default()
+            }],
+            indexes: vec![Index {
+                schema: "public".into(),
+                name: "orders_open_idx".into(),
+                table: "orders".into(),
+                method: "btree".into(),
+                keys: vec![IndexKey {
+                    column: Some("email".into()),
+                    ..IndexKey::default()
+                }],
+                predicate: Some("status = 'secret-status'".into()),
+                definition:
+                    "CREATE INDEX orders_open_idx ON orders (email) WHERE status = 'secret-status'"
+                        .into(),
+                ..Index::default()
+            }],
+            ..Catalog::default()
+        };
+        let statement = snapshot.statements[0].clone();
+        let text = statement_facts(&statement, &snapshot, &[finding()]).render();
+        assert!(
+            text.contains("F1: statement: SELECT * FROM orders WHERE email = $1 AND id = $2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("table public.orders: about 1000 rows"),
+            "{text}"
+        );
+        assert!(text.contains("columns email text"), "{text}");
+        assert!(
+            text.contains("index orders_open_idx on public.orders (email), btree, partial"),
+            "{text}"
+        );
+        assert!(
+            text.contains("finding OPT001 missing-index (warning) on public.orders, statements 7"),
+            "{text}"
+        );
+        for secret in ["alice@example.com", "987654321", "secret-status"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
     }
 }

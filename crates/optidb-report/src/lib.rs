@@ -11,6 +11,7 @@
 
 mod bottlenecks;
 mod changes;
+mod explanation;
 mod format;
 mod plan_facts;
 mod plan_tree;
@@ -24,11 +25,15 @@ pub use bottlenecks::{BottleneckEntry, BottlenecksReport, WorkloadSummary};
 pub use changes::{
     AppliedReport, ChangeEntry, HistoryReport, RolledBackReport, VerifiedEntry, VerifyReport,
 };
+pub use explanation::{
+    AskReport, CitedSentence, ExplainReport, ExplanationEntry, FactEntry, ProposedIndexEntry,
+    RewriteEntry,
+};
 pub use format::{OutputFormat, TableStyle, TableWidth};
 pub use plan_tree::render_plan;
 pub use scan::{
     EvidenceEntry, FindingEntry, RecommendationEntry, RiskEntry, ScanReport, ScanSummary,
-    SimulationEntry, SimulationSummary, StatementEffectEntry,
+    SimulationEntry, SimulationSummary, StatementEffectEntry, finding_entry, simulation_entry,
 };
 pub use schema::json_schema;
 pub use simulate::{CandidateEntry, EffectEntry, SimulateReport};

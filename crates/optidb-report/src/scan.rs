@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{millis, new_table, thousands};
-use crate::{Document, SCHEMA_VERSION, TableStyle};
+use crate::{Document, ExplanationEntry, SCHEMA_VERSION, TableStyle};
 
 /// The result of a scan, as a JSON document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -89,6 +89,10 @@ pub struct RecommendationEntry {
     pub tables: Vec<String>,
     /// What the what-if simulation showed, when one ran.
     pub simulation: Option<SimulationEntry>,
+    /// A model's explanation with its citations (`--explain`, when the
+    /// model answered and its answer passed the grounding check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<ExplanationEntry>,
 }
 
 /// A what-if simulation of an index.
@@ -274,6 +278,12 @@ impl Document for ScanReport {
             column.set_cell_alignment(CellAlignment::Right);
         }
         out.push_str(&format!("{table}\n"));
+        for entry in &self.recommendations {
+            if let Some(explanation) = &entry.explanation {
+                out.push_str(&format!("\n#{} explained:\n", entry.rank));
+                out.push_str(&explanation.render("  "));
+            }
+        }
         for warning in &self.warnings {
             out.push_str(&format!("warning: {warning}\n"));
         }
@@ -343,10 +353,12 @@ fn recommendation_entry(recommendation: &Recommendation) -> RecommendationEntry 
             .collect(),
         tables: recommendation.tables.clone(),
         simulation: recommendation.simulation.as_ref().map(simulation_entry),
+        explanation: None,
     }
 }
 
-fn simulation_entry(simulation: &optidb_model::Simulation) -> SimulationEntry {
+/// How a simulation of the model is shown.
+pub fn simulation_entry(simulation: &optidb_model::Simulation) -> SimulationEntry {
     SimulationEntry {
         method: simulation.method.clone(),
         skipped: simulation.skipped.clone(),
@@ -367,7 +379,8 @@ fn simulation_entry(simulation: &optidb_model::Simulation) -> SimulationEntry {
     }
 }
 
-fn finding_entry(finding: &Finding) -> FindingEntry {
+/// How a finding is shown.
+pub fn finding_entry(finding: &Finding) -> FindingEntry {
     FindingEntry {
         code: finding.code.clone(),
         rule: finding.rule.clone(),

@@ -6,8 +6,9 @@ use schemars::schema_for;
 use serde_json::json;
 
 use crate::{
-    AppliedReport, BottlenecksReport, HistoryReport, RealReport, RolledBackReport, SCHEMA_VERSION,
-    ScanReport, SelectionReport, SimulateReport, StatementDetail, VerifyReport,
+    AppliedReport, AskReport, BottlenecksReport, ExplainReport, HistoryReport, RealReport,
+    RolledBackReport, SCHEMA_VERSION, ScanReport, SelectionReport, SimulateReport, StatementDetail,
+    VerifyReport,
 };
 
 /// One JSON Schema document describing each output (`optidb scan`,
@@ -27,6 +28,8 @@ pub fn json_schema() -> serde_json::Value {
             "history": schema_for!(HistoryReport),
             "rollback": schema_for!(RolledBackReport),
             "verify": schema_for!(VerifyReport),
+            "explain": schema_for!(ExplainReport),
+            "ask": schema_for!(AskReport),
         }
     })
 }

@@ -30,6 +30,9 @@ pub struct GlobalArgs {
     /// No progress bars or hints on stderr; errors are still shown.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Debug logging on stderr (LLM requests with their token counts…).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,6 +89,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Find INVALID indexes a killed optidb build left behind, and drop them.
     Doctor(DoctorArgs),
+    /// Explain one statement: its plan and findings in plain English (needs
+    /// an LLM, see README), with a rewrite shown only once verified on a
+    /// sandbox copy, and a proposed index costed with HypoPG.
+    Explain(ExplainArgs),
+    /// Ask a question about the workload: answered from the snapshot's facts
+    /// only, each claim citing them (needs an LLM, see README).
+    Ask(AskArgs),
     /// Start a throwaway PostgreSQL, load a demo shop with planted problems,
     /// run its workload and show what optidb sees.
     Demo(DemoArgs),
@@ -108,6 +118,72 @@ pub struct ScanArgs {
     /// Do not prove index recommendations with HypoPG (what-if).
     #[arg(long)]
     pub no_simulate: bool,
+    /// Add a model's plain-English explanation, citing the evidence, to the
+    /// top recommendations (needs an LLM, see README; without one, or when
+    /// it fails, the template rationale stands).
+    #[arg(long)]
+    pub explain: bool,
+    /// With --explain: how many recommendations to explain, from the top.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "explain")]
+    pub explain_top: usize,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// How the LLM is used (where it is, is read from OPTIDB_LLM_MODEL,
+/// OPTIDB_LLM_BASE_URL, OPENAI_API_KEY, OPTIDB_LLM_API_VERSION).
+#[derive(Debug, Args)]
+pub struct LlmArgs {
+    /// Ask the model again instead of using cached answers.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The most requests to the model in this run (retries included).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub llm_budget: usize,
+    /// Seconds one request to the model may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub llm_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The statement: a queryid or a fingerprint (see `optidb bottlenecks`).
+    #[arg(value_name = "QUERYID|FINGERPRINT", allow_hyphen_values = true)]
+    pub id: String,
+    /// Rules to disable, thresholds… (default: ./optidb.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How many statements to read, the top ones by total time.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
+    /// An existing scratch database to verify rewrites in instead of a
+    /// throwaway local cluster (it must not be the target).
+    #[arg(long, value_name = "DSN")]
+    pub sandbox_dsn: Option<String>,
+    /// Rows to copy per table at most when verifying a rewrite.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub sample_rows: u64,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The question, e.g. "why is checkout slow?".
+    #[arg(value_name = "QUESTION")]
+    pub question: String,
+    /// Rules to disable, thresholds… (default: ./optidb.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How many statements to read, the top ones by total time.
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod connection;
 mod exit;
+mod llm;
 mod output;
 
 use clap::Parser;
@@ -22,6 +23,16 @@ use crate::output::Output;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let output = Output::new(&cli.global);
+    if cli.global.verbose {
+        // RUST_LOG refines it, e.g. RUST_LOG=optidb_llm=debug.
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("optidb=debug,optidb_llm=debug")
+        });
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -418,8 +418,9 @@ pub(super) async fn copy_table(
         )
     };
     let limit = cap.map(|cap| format!(" LIMIT {cap}")).unwrap_or_default();
-    let copy_out = format!("COPY (SELECT {column_list} FROM {source}{limit}) TO STDOUT");
-    let copy_in = format!("COPY {name} ({column_list}) FROM STDIN");
+    let copy_out =
+        format!("/* optidb */ COPY (SELECT {column_list} FROM {source}{limit}) TO STDOUT");
+    let copy_in = format!("/* optidb */ COPY {name} ({column_list}) FROM STDIN");
 
     let rows = match stream_rows(target, sandbox, &copy_out, &copy_in, options).await? {
         Ok(rows) => rows,

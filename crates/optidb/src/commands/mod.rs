@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 mod apply;
+mod ask;
 mod bottlenecks;
 mod demo;
+mod explain;
 mod scan;
 mod simulate;
 
@@ -21,5 +23,7 @@ pub async fn run(command: Command, output: &Output) -> anyhow::Result<ExitStatus
         Command::Verify(args) => apply::verify(&args, output).await,
         Command::Doctor(args) => apply::doctor(&args, output).await,
         Command::Demo(args) => demo::run(&args, output).await,
+        Command::Explain(args) => explain::run(&args, output).await,
+        Command::Ask(args) => ask::run(&args, output).await,
     }
 }

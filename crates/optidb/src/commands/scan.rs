@@ -5,15 +5,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use futures_util::future::join_all;
 use optidb_fingerprint::analyze_workload;
 use optidb_model::facts::WorkloadFacts;
-use optidb_model::{Recommendation, Severity};
+use optidb_model::{Recommendation, Severity, Snapshot};
 use optidb_report::{ScanReport, SimulationSummary};
 use optidb_rules::Config;
 
 use crate::cli::{FailOn, ScanArgs};
 use crate::connection::{self, Source};
 use crate::exit::ExitStatus;
+use crate::llm::Llm;
 use crate::output::Output;
 
 /// Where `optidb.toml` is looked for when --config is not given.
@@ -28,14 +30,11 @@ pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus>
     let findings = optidb_rules::check(snapshot, &workload, &config);
     let mut recommendations = optidb_recommend::recommend(snapshot, &findings);
     let simulation = prove(&source, args.no_simulate, &mut recommendations, output).await?;
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let report = ScanReport::new(
-        snapshot,
-        &findings,
-        &recommendations,
-        duration_ms,
-        simulation,
-    );
+    let mut report = ScanReport::new(snapshot, &findings, &recommendations, 0.0, simulation);
+    if args.explain {
+        explain(args, snapshot, &recommendations, &mut report, output).await;
+    }
+    report.summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     output.document(&report)?;
     let threshold = match args.fail_on {
         FailOn::Info => Some(Severity::Info),
@@ -50,6 +49,37 @@ pub async fn run(args: &ScanArgs, output: &Output) -> anyhow::Result<ExitStatus>
     } else {
         ExitStatus::Success
     })
+}
+
+/// Adds the model's explanations to the top `--explain-top` recommendations;
+/// a model that is off or fails leaves the template rationale, says so once
+/// and adds a warning, and never fails the scan.
+async fn explain(
+    args: &ScanArgs,
+    snapshot: &Snapshot,
+    recommendations: &[Recommendation],
+    report: &mut ScanReport,
+    output: &Output,
+) {
+    let llm = Llm::open(&args.llm, &args.source, snapshot);
+    let top: Vec<&Recommendation> = recommendations.iter().take(args.explain_top).collect();
+    let spinner = output.spinner(&format!(
+        "Explaining the top {} recommendation(s)",
+        top.len()
+    ));
+    let explanations = join_all(top.iter().map(|recommendation| {
+        let facts = optidb_llm::facts::recommendation_facts(recommendation, snapshot);
+        let llm = &llm;
+        async move { llm.explain(&facts, output).await }
+    }))
+    .await;
+    spinner.finish_and_clear();
+    for (entry, explanation) in report.recommendations.iter_mut().zip(explanations) {
+        entry.explanation = explanation;
+    }
+    if let Some(note) = llm.fallback_note() {
+        report.warnings.push(note);
+    }
 }
 
 /// The recommendation numbered `rank` exactly as `optidb scan` numbers it

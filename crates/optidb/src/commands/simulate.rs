@@ -281,7 +281,7 @@ async fn drop(args: &SimulateArgs, index: &str, output: &Output) -> anyhow::Resu
 /// Where `--real` and `--drop` copy tables to: the `--sandbox-dsn` database,
 /// else a fresh database in a throwaway cluster that `cluster` keeps alive
 /// for as long as the sandbox is used. Also returns how to name it.
-async fn open_sandbox<'c>(
+pub(crate) async fn open_sandbox<'c>(
     sandbox_dsn: Option<&str>,
     cluster: &'c mut Option<Cluster>,
     flag: &str,
