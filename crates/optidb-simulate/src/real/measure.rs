@@ -84,27 +84,17 @@ pub(super) async fn measure(
     timeout_ms: u64,
 ) -> Result<Result<Measured, String>, Error> {
     let what = "measuring a statement on the sandbox";
-    sandbox
-        .batch_execute(&format!(
-            "/* optidb */ BEGIN; /* optidb */ SET LOCAL statement_timeout = {timeout_ms}"
-        ))
-        .await
-        .map_err(|source| Error::Query { what, source })?;
-    let call = if args.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}({args})")
-    };
-    let explained = sandbox
-        .simple_query(&format!(
-            "/* optidb */ EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) EXECUTE {call}"
-        ))
-        .await;
-    // Whatever happened, undo it: the copy stays as sampled.
-    sandbox
-        .batch_execute("/* optidb */ ROLLBACK")
-        .await
-        .map_err(|source| Error::Query { what, source })?;
+    let explained = rolled_back(
+        sandbox,
+        &format!(
+            "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) EXECUTE {}",
+            call(name, args)
+        ),
+        timeout_ms,
+        false,
+        what,
+    )
+    .await?;
     let messages = match explained {
         Ok(messages) => messages,
         Err(error) if is_timeout(&error) => {
@@ -130,6 +120,41 @@ pub(super) async fn measure(
         Some(execution_ms) => Ok(Ok(Measured { execution_ms, plan })),
         None => Ok(Err("EXPLAIN ANALYZE reported no execution time".into())),
     }
+}
+
+/// `EXECUTE`'s argument: `name` or `name(args)`.
+pub(super) fn call(name: &str, args: &str) -> String {
+    if args.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}({args})")
+    }
+}
+
+/// Runs `sql` in a transaction (`READ ONLY` when `read_only`) with its own
+/// `statement_timeout`, then rolls back whatever it did, so the copy stays
+/// as sampled. The inner result is the server's answer to `sql`; the outer
+/// error a broken session.
+pub(super) async fn rolled_back(
+    sandbox: &Client,
+    sql: &str,
+    timeout_ms: u64,
+    read_only: bool,
+    what: &'static str,
+) -> Result<Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>, Error> {
+    let mode = if read_only { " READ ONLY" } else { "" };
+    sandbox
+        .batch_execute(&format!(
+            "/* optidb */ BEGIN{mode}; /* optidb */ SET LOCAL statement_timeout = {timeout_ms}"
+        ))
+        .await
+        .map_err(|source| Error::Query { what, source })?;
+    let result = sandbox.simple_query(&format!("/* optidb */ {sql}")).await;
+    sandbox
+        .batch_execute("/* optidb */ ROLLBACK")
+        .await
+        .map_err(|source| Error::Query { what, source })?;
+    Ok(result)
 }
 
 /// The median of `values` (the mean of the middle two for an even count);

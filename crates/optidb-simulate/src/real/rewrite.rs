@@ -353,24 +353,8 @@ async fn fetch(
     timeout_ms: u64,
 ) -> Result<Result<Vec<Row>, String>, Error> {
     let what = "running a statement and its rewrite on the sandbox";
-    sandbox
-        .batch_execute(&format!(
-            "/* optidb */ BEGIN READ ONLY; /* optidb */ SET LOCAL statement_timeout = {timeout_ms}"
-        ))
-        .await
-        .map_err(|source| Error::Query { what, source })?;
-    let call = if args.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}({args})")
-    };
-    let result = sandbox
-        .simple_query(&format!("/* optidb */ EXECUTE {call}"))
-        .await;
-    sandbox
-        .batch_execute("/* optidb */ ROLLBACK")
-        .await
-        .map_err(|source| Error::Query { what, source })?;
+    let sql = format!("EXECUTE {}", measure::call(name, args));
+    let result = measure::rolled_back(sandbox, &sql, timeout_ms, true, what).await?;
     match result {
         Ok(messages) => Ok(Ok(messages
             .iter()
