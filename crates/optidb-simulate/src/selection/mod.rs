@@ -2,8 +2,9 @@
 //! workload cheapest, within a storage budget and a number of indexes.
 //!
 //! 1. **Candidates** come from the statements' query facts ([`candidates()`]:
-//!    single and multi-column B-trees ordered like OPT001's, expression
-//!    indexes, GIN where the operator needs it).
+//!    single and multi-column B-trees ordered like OPT001's, covering
+//!    variants with `INCLUDE`, expression indexes, GIN where the operator
+//!    needs it), unqualified columns attributed with the catalog.
 //! 2. **The workload** is every statement of the snapshot that ran and has
 //!    a generic plan, weighted by its calls; the others are left out and
 //!    listed ([`Selection::skipped`]).
