@@ -8,6 +8,16 @@
 //! chosen indexes / with none) and the selection's run time.
 //!
 //! `cargo run --release -p optidb-simulate --example tpch_bench -- [--scale 1] [--max-width 2]`
+//!
+//! Diagnostics (stderr): `--facts` prints each query's facts,
+//! `--candidates` every candidate's HypoPG size and the relative cost with
+//! it alone (`--real-sizes` adds the size of the real index, for the
+//! tables below lineitem), `--per-query` each query's cost before and
+//! after every selection.
+//!
+//! The tables are `VACUUM ANALYZE`d after loading, so that the visibility
+//! map lets the planner cost index-only scans as autovacuum would allow on
+//! a live database.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -20,7 +30,9 @@ use optidb_ingest::{IngestOptions, take_snapshot};
 use optidb_model::Statement;
 use optidb_pg::{ConnectionTarget, SessionSettings};
 use optidb_sandbox::{Cluster, SandboxOptions};
-use optidb_simulate::selection::{SelectionOptions, select};
+use optidb_simulate::selection::{
+    SelectionOptions, candidates, hypothetical_ddl, is_costable, select, select_from,
+};
 use tpchgen::csv::{
     CustomerCsv, LineItemCsv, NationCsv, OrderCsv, PartCsv, PartSuppCsv, RegionCsv, SupplierCsv,
 };
@@ -213,7 +225,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         std::fs::remove_file(file(table))?;
     }
-    admin.batch_execute("ANALYZE").await?;
+    // VACUUM sets the visibility map, as autovacuum would on a live
+    // database: without it no index-only scan is costed as one.
+    admin.batch_execute("VACUUM ANALYZE").await?;
     let (_, view) = query_text(15);
     if let Some(view) = view {
         admin.batch_execute(&view).await?;
@@ -254,6 +268,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("Q{id} did not parse: {reason}");
     }
 
+    if args.iter().any(|a| a == "--facts") {
+        for statement in &workload.statements {
+            eprintln!("Q{}: {:#?}", statement.queryid, statement.facts.relations);
+            eprintln!("Q{} joins: {:?}", statement.queryid, statement.facts.joins);
+        }
+    }
+    if args.iter().any(|a| a == "--candidates") {
+        diagnose(&session, &admin, &snapshot, &workload, max_width).await?;
+    }
+
     println!(
         "{:<16} {:>14} {:>10} {:>8} {:>12}",
         "constraint", "relative cost", "indexes", "size MB", "runtime s"
@@ -289,9 +313,98 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             size as f64 / mib as f64,
             started.elapsed().as_secs_f64()
         );
+        eprintln!(
+            "  {name}: {} candidates, {} configurations, {} EXPLAINs, {} cache hits",
+            selection.candidates,
+            selection.configurations,
+            selection.evaluations,
+            selection.cache_hits
+        );
         for candidate in &selection.chosen {
             eprintln!("  {name}: {}", candidate.ddl);
         }
+        if args.iter().any(|a| a == "--per-query") {
+            for statement in &selection.statements {
+                eprintln!(
+                    "    Q{:<3} {:>12.0} -> {:>12.0} ({:.3})",
+                    statement.queryid,
+                    statement.cost_before,
+                    statement.cost_after,
+                    statement.cost_after / statement.cost_before
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--candidates`: every candidate alone, its HypoPG size (and, with
+/// `--real-sizes`, the size of the real index on the tables below lineitem)
+/// and the workload's relative cost with it alone: why a budget picks what
+/// it picks.
+async fn diagnose(
+    session: &tokio_postgres::Client,
+    admin: &tokio_postgres::Client,
+    snapshot: &optidb_model::Snapshot,
+    workload: &optidb_model::facts::WorkloadFacts,
+    max_width: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let real = std::env::args().any(|a| a == "--real-sizes");
+    let specs = candidates(snapshot, workload, max_width);
+    eprintln!("{} candidates", specs.len());
+    let mib = 1024.0 * 1024.0;
+    let mut rows = Vec::new();
+    for spec in specs.iter().filter(|spec| is_costable(spec)) {
+        let ddl = hypothetical_ddl(spec);
+        let options = SelectionOptions {
+            max_indexes: Some(1),
+            write_penalty: false,
+            max_width,
+            ..SelectionOptions::default()
+        };
+        let alone = select_from(
+            session,
+            snapshot,
+            workload,
+            std::slice::from_ref(spec),
+            &options,
+            |_| {},
+        )
+        .await?;
+        let row = admin
+            .query_one(
+                "SELECT hypopg_relation_size(indexrelid)::bigint FROM hypopg_create_index($1)",
+                &[&ddl],
+            )
+            .await;
+        let hypo: i64 = match row {
+            Ok(row) => row.get(0),
+            Err(error) => {
+                eprintln!("refused: {ddl}: {error}");
+                continue;
+            }
+        };
+        admin.batch_execute("SELECT hypopg_reset()").await?;
+        let mut real_mb = String::new();
+        if real && spec.table != "lineitem" {
+            admin
+                .batch_execute(&ddl.replace("CREATE INDEX ON", "CREATE INDEX diag ON"))
+                .await?;
+            let row = admin
+                .query_one("SELECT pg_relation_size('diag')::bigint", &[])
+                .await?;
+            let bytes: i64 = row.get(0);
+            real_mb = format!("{:8.1}", bytes as f64 / mib);
+            admin.batch_execute("DROP INDEX diag").await?;
+        }
+        rows.push((alone.relative_cost, hypo, real_mb, ddl));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (relative, hypo, real_mb, ddl) in rows {
+        eprintln!(
+            "{relative:8.4} {:8.1} {real_mb:>8} {ddl}",
+            hypo as f64 / mib
+        );
     }
     Ok(())
 }

@@ -8,8 +8,9 @@
 //!         + Σ_{c ∈ X} write_cost(c)
 //! ```
 //!
-//! where `relevant(statement)` are the candidates on the statement's tables:
-//! an index on another table cannot change its plan. So a statement's cost
+//! where `relevant(statement)` are the candidates that can change its plan:
+//! on its tables, and mentioning one of its columns or holding all it reads
+//! (see `relevance`). So a statement's cost
 //! is looked up under the key `(queryid, X ∩ relevant(statement))`, and only
 //! the statements whose key was never seen reach the oracle: when the search
 //! adds an index on `orders`, the statements on `users` alone are not

@@ -2,8 +2,9 @@
 //! workload cheapest, within a storage budget and a number of indexes.
 //!
 //! 1. **Candidates** come from the statements' query facts ([`candidates()`]:
-//!    single and multi-column B-trees ordered like OPT001's, expression
-//!    indexes, GIN where the operator needs it).
+//!    single and multi-column B-trees ordered like OPT001's, covering
+//!    variants with `INCLUDE`, expression indexes, GIN where the operator
+//!    needs it), unqualified columns attributed with the catalog.
 //! 2. **The workload** is every statement of the snapshot that ran and has
 //!    a generic plan, weighted by its calls; the others are left out and
 //!    listed ([`Selection::skipped`]).
@@ -43,9 +44,12 @@
 //! [`Selection::partial`] set; progress goes to a caller's callback. Every
 //! hypothetical index is dropped before a selection returns, also on error.
 
+mod attribute;
 mod candidates;
 mod evaluator;
 mod hypopg;
+mod mentions;
+mod relevance;
 mod search;
 #[cfg(test)]
 mod synthetic;
@@ -376,16 +380,16 @@ impl Run<'_> {
         let mut statements: Vec<Statement> = Vec::new();
         let mut weighted: Vec<WorkloadStatement> = Vec::new();
         let mut tables: Vec<Vec<TableName>> = Vec::new();
+        let mut named: Vec<Vec<TableName>> = Vec::new();
+        let mut texts: Vec<mentions::Mentions> = Vec::new();
         let mut skipped = Vec::new();
         for (statement, plan) in ran.iter().zip(&plans) {
             match plan.plan() {
                 Some(plan) => {
-                    tables.push(statement_tables(
-                        self.snapshot,
-                        self.workload,
-                        statement,
-                        plan,
-                    ));
+                    let names = named_tables(self.snapshot, self.workload, statement);
+                    tables.push(statement_tables(plan, &names));
+                    named.push(names);
+                    texts.push(mentions::mentions(&statement.query));
                     weighted.push(WorkloadStatement {
                         queryid: statement.queryid,
                         calls: statement.calls as f64,
@@ -456,13 +460,21 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let affected = tables
-                .iter()
-                .enumerate()
-                .filter(|(_, names)| names.iter().any(|name| name.is(&spec.schema, &spec.table)))
-                .map(|(s, _)| s)
+            let catalog_table = self.snapshot.catalog.table(&spec.schema, &spec.table);
+            let on_table =
+                |names: &[TableName]| names.iter().any(|name| name.is(&spec.schema, &spec.table));
+            let affected = (0..tables.len())
+                .filter(|&s| {
+                    on_table(&tables[s])
+                        && relevance::can_change(
+                            &spec,
+                            catalog_table,
+                            &texts[s],
+                            on_table(&named[s]),
+                        )
+                })
                 .collect();
-            let write_cost = match self.snapshot.catalog.table(&spec.schema, &spec.table) {
+            let write_cost = match catalog_table {
                 Some(table) if self.options.write_penalty => {
                     write_cost::write_cost(self.snapshot, table)
                 }
@@ -589,12 +601,38 @@ impl TableName {
     }
 }
 
-fn statement_tables(
+/// The tables a statement's text names (the relations of its facts,
+/// resolved in the catalog where possible).
+fn named_tables(
     snapshot: &Snapshot,
     workload: &WorkloadFacts,
     statement: &Statement,
-    plan: &optidb_model::plan::Plan,
 ) -> Vec<TableName> {
+    let Some(facts) = workload.of(statement.queryid) else {
+        return Vec::new();
+    };
+    let names: BTreeSet<TableName> = facts
+        .facts
+        .relations
+        .iter()
+        .filter(|relation| relation.kind == RelationKind::Table)
+        .map(|relation| match candidates::resolve(snapshot, relation) {
+            Some(table) => TableName {
+                schema: Some(table.schema.clone()),
+                name: table.name.clone(),
+            },
+            None => TableName {
+                schema: relation.schema.clone(),
+                name: relation.name.clone(),
+            },
+        })
+        .collect();
+    names.into_iter().collect()
+}
+
+/// The tables a statement reads or writes: those its plan scans (views
+/// resolved, names unqualified) and those its text names.
+fn statement_tables(plan: &optidb_model::plan::Plan, named: &[TableName]) -> Vec<TableName> {
     let mut names: BTreeSet<TableName> = plan
         .nodes()
         .filter_map(|node| {
@@ -604,24 +642,6 @@ fn statement_tables(
             })
         })
         .collect();
-    if let Some(facts) = workload.of(statement.queryid) {
-        for relation in facts
-            .facts
-            .relations
-            .iter()
-            .filter(|relation| relation.kind == RelationKind::Table)
-        {
-            names.insert(match candidates::resolve(snapshot, relation) {
-                Some(table) => TableName {
-                    schema: Some(table.schema.clone()),
-                    name: table.name.clone(),
-                },
-                None => TableName {
-                    schema: relation.schema.clone(),
-                    name: relation.name.clone(),
-                },
-            });
-        }
-    }
+    names.extend(named.iter().cloned());
     names.into_iter().collect()
 }
