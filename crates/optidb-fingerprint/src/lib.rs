@@ -3,7 +3,8 @@
 //! constants, normalized text with constants replaced by `$n`, query facts
 //! (tables, predicates, joins, subqueries… see [`mod@facts`]), statement
 //! families and the outliers among their members, and how a statement's
-//! result rows are ordered ([`result_order`]).
+//! result rows are ordered ([`result_order`]), and the names its text
+//! mentions ([`mentions()`]).
 //!
 //! Owns: everything optidb learns from a statement's text alone.
 //!
@@ -14,10 +15,12 @@ use optidb_model::facts::{QueryFacts, StatementFacts, WorkloadFacts};
 
 pub mod facts;
 mod families;
+mod mentions;
 mod outliers;
 mod result_order;
 
 pub use families::{FamilyInput, PREDICATE_SIMILARITY, families};
+pub use mentions::{Mentions, mentions};
 pub use outliers::{MIN_FAMILY_SIZE, OUTLIER_SCORE, outliers};
 pub use result_order::{ResultOrder, result_order};
 

@@ -124,10 +124,13 @@ impl Redactor {
 /// the scanner rejects it.
 fn literals(sql: &str) -> Vec<String> {
     use pg_query::protobuf::Token;
-    let Ok(tokens) = pg_query::scan_tokens(sql) else {
+    // `scan`, not `scan_tokens`: the latter builds a slice from a null
+    // pointer when a text has no token at all (empty, or only a comment).
+    let Ok(scanned) = pg_query::scan(sql) else {
         return vec![sql.to_string()];
     };
-    tokens
+    scanned
+        .tokens
         .iter()
         .filter(|token| {
             [
@@ -168,6 +171,15 @@ mod tests {
         assert!(redactor.check("id 987654321").is_err());
         assert!(redactor.check("n 1.5e3").is_err());
         assert!(redactor.check("it's ok").is_err());
+    }
+
+    #[test]
+    fn texts_without_tokens_hold_no_literal() {
+        let mut redactor = Redactor::new();
+        for text in ["", "/* only a comment */"] {
+            redactor.forbid_literals_of(text);
+        }
+        assert!(redactor.is_empty());
     }
 
     #[test]

@@ -33,7 +33,7 @@ use optidb_model::facts::{
 use optidb_model::{Index, IndexKeySpec, IndexSpec, Snapshot, Table};
 
 use super::attribute::attributed_relations;
-use super::mentions::{Mentions, mentions};
+use optidb_fingerprint::{Mentions, mentions};
 
 /// PostgreSQL's selectivity of an equality it has no statistics for
 /// (`DEFAULT_EQ_SEL`).

@@ -48,7 +48,6 @@ mod attribute;
 mod candidates;
 mod evaluator;
 mod hypopg;
-mod mentions;
 mod relevance;
 mod search;
 #[cfg(test)]
@@ -381,7 +380,7 @@ impl Run<'_> {
         let mut weighted: Vec<WorkloadStatement> = Vec::new();
         let mut tables: Vec<Vec<TableName>> = Vec::new();
         let mut named: Vec<Vec<TableName>> = Vec::new();
-        let mut texts: Vec<mentions::Mentions> = Vec::new();
+        let mut texts: Vec<optidb_fingerprint::Mentions> = Vec::new();
         let mut skipped = Vec::new();
         for (statement, plan) in ran.iter().zip(&plans) {
             match plan.plan() {
@@ -389,7 +388,7 @@ impl Run<'_> {
                     let names = named_tables(self.snapshot, self.workload, statement);
                     tables.push(statement_tables(plan, &names));
                     named.push(names);
-                    texts.push(mentions::mentions(&statement.query));
+                    texts.push(optidb_fingerprint::mentions(&statement.query));
                     weighted.push(WorkloadStatement {
                         queryid: statement.queryid,
                         calls: statement.calls as f64,

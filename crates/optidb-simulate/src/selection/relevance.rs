@@ -15,7 +15,7 @@
 
 use optidb_model::{IndexSpec, Table};
 
-use super::mentions::Mentions;
+use optidb_fingerprint::Mentions;
 
 /// Whether `spec` (on `table`, as the catalog has it) can change the plan
 /// of a statement whose text is `mentions`; `named` tells whether the text
@@ -51,8 +51,8 @@ pub(crate) fn can_change(
 mod tests {
     use optidb_model::{Column, IndexKeySpec};
 
-    use super::super::mentions::mentions;
     use super::*;
+    use optidb_fingerprint::mentions;
 
     fn orders() -> Table {
         Table {
