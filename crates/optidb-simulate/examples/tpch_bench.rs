@@ -7,7 +7,7 @@
 //! storage budget and per index count: the relative workload cost (with the
 //! chosen indexes / with none) and the selection's run time.
 //!
-//! `cargo run --release -p optidb-simulate --example tpch_bench -- [--scale 1] [--max-width 2]`
+//! `cargo run --release -p optidb-simulate --example tpch_bench -- [--scale 1] [--max-width 2] [--sessions 2]`
 //!
 //! Diagnostics (stderr): `--facts` prints each query's facts,
 //! `--candidates` every candidate's HypoPG size and the relative cost with
@@ -31,7 +31,7 @@ use optidb_model::Statement;
 use optidb_pg::{ConnectionTarget, SessionSettings};
 use optidb_sandbox::{Cluster, SandboxOptions};
 use optidb_simulate::selection::{
-    SelectionOptions, candidates, hypothetical_ddl, is_costable, select, select_from,
+    SelectionOptions, Sessions, candidates, hypothetical_ddl, is_costable, select, select_from,
 };
 use tpchgen::csv::{
     CustomerCsv, LineItemCsv, NationCsv, OrderCsv, PartCsv, PartSuppCsv, RegionCsv, SupplierCsv,
@@ -157,6 +157,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(SelectionOptions::default().max_width);
+    let sessions: usize = args
+        .iter()
+        .position(|a| a == "--sessions")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
     let started = Instant::now();
     let options = SandboxOptions::from_env()
         .setting("max_wal_size", "8GB")
@@ -239,6 +245,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let target = ConnectionTarget::resolve(Some(db.dsn()), |_| None)?;
     let session = optidb_pg::connect(&target, &SessionSettings::read_only()).await?;
+    let mut more = Vec::new();
+    for _ in 1..sessions.max(1) {
+        more.push(optidb_pg::connect(&target, &SessionSettings::read_only()).await?);
+    }
     let mut snapshot = take_snapshot(
         &session,
         &IngestOptions {
@@ -303,7 +313,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..SelectionOptions::default()
         };
         let started = Instant::now();
-        let selection = select(&session, &snapshot, &workload, &options, |_| {}).await?;
+        let selection = select(
+            Sessions::new(&session, &more),
+            &snapshot,
+            &workload,
+            &options,
+            |_| {},
+        )
+        .await?;
         let size: i64 = selection.chosen.iter().filter_map(|c| c.bytes).sum();
         println!(
             "{:<16} {:>14.3} {:>10} {:>8.0} {:>12.2}",

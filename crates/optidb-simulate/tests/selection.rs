@@ -15,7 +15,7 @@ use optidb_model::facts::WorkloadFacts;
 use optidb_model::{Catalog, IndexKeySpec, IndexSpec, ServerInfo, Snapshot, Statement, Table};
 use optidb_sandbox::{Cluster, Database};
 use optidb_simulate::selection::{
-    self, Candidate, Phase, Selection, SelectionOptions, exhaustive, select, select_from,
+    self, Candidate, Phase, Selection, SelectionOptions, Sessions, exhaustive, select, select_from,
 };
 use tokio_postgres::Client;
 
@@ -154,6 +154,38 @@ async fn a_generous_budget_builds_the_planted_missing_indexes_and_cuts_their_sta
         previous = at.relative_cost;
     }
     assert_eq!(previous, selection.relative_cost);
+}
+
+#[tokio::test]
+async fn parallel_sessions_choose_exactly_what_one_session_does() {
+    let (db, client, snapshot, workload) = demo().await;
+    let more = vec![session(&db).await, session(&db).await];
+    let options = SelectionOptions {
+        budget_bytes: Some(2 << 20),
+        ..SelectionOptions::default()
+    };
+    let alone = select(&client, &snapshot, &workload, &options, |_| {})
+        .await
+        .unwrap();
+    let parallel = select(
+        Sessions::new(&client, &more),
+        &snapshot,
+        &workload,
+        &options,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let ddl = |selection: &Selection| -> Vec<String> {
+        selection.chosen.iter().map(|c| c.ddl.clone()).collect()
+    };
+    assert!(!alone.chosen.is_empty());
+    assert_eq!(ddl(&parallel), ddl(&alone));
+    assert_eq!(parallel.cost_after, alone.cost_after);
+    assert_eq!(parallel.configurations, alone.configurations);
+    for session in std::iter::once(&client).chain(&more) {
+        assert_eq!(hypothetical_indexes(session).await, 0);
+    }
 }
 
 #[tokio::test]

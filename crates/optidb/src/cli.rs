@@ -240,6 +240,10 @@ pub struct SimulateArgs {
     /// With --workload: stop after this many seconds with the best set so far.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub time_budget: u64,
+    /// With --workload: sessions that explain in parallel (each a server
+    /// backend: more than the server's free cores does not pay).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub sessions: u8,
     /// With --workload: ignore the indexes' write cost (on freshly loaded data
     /// the load counts as write traffic).
     #[arg(long, requires = "workload")]

@@ -34,6 +34,26 @@ pub(crate) trait CostOracle {
         config: &[usize],
         statements: &[usize],
     ) -> Result<Vec<Option<f64>>, Error>;
+
+    /// [`Self::costs`] of each job (a configuration and its statements),
+    /// which are independent: an oracle with several sessions runs them in
+    /// parallel. One after the other by default.
+    async fn costs_of_jobs(&mut self, jobs: &[Job]) -> Result<Vec<Vec<Option<f64>>>, Error> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(self.costs(&job.config, &job.statements).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// Statements to cost under one configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Job {
+    /// The candidates to create (sorted).
+    pub(crate) config: Vec<usize>,
+    /// The statements to cost (positions in [`Problem::statements`]).
+    pub(crate) statements: Vec<usize>,
 }
 
 /// One statement of the costed workload.
@@ -202,6 +222,69 @@ impl<'p, O: CostOracle> Evaluator<'p, O> {
                     .unwrap_or(statement.base_cost)
             })
             .collect()
+    }
+
+    /// Costs, in one batch of jobs the oracle may spread over its sessions,
+    /// every (statement, relevant candidates) pair that `configs` need and
+    /// that was never costed. Costing the configurations one by one
+    /// afterwards finds them in the cache: a search that knows the
+    /// configurations of its next step prefetches them.
+    pub(crate) async fn prefetch(&mut self, configs: &[Vec<usize>]) -> Result<(), Halt> {
+        let problem = self.problem;
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut keys: Vec<Vec<Vec<usize>>> = Vec::new();
+        let mut queued: std::collections::HashSet<(i64, Vec<usize>)> =
+            std::collections::HashSet::new();
+        for config in configs {
+            if self.totals.contains_key(config) {
+                continue;
+            }
+            let mut job = Job {
+                config: Vec::new(),
+                statements: Vec::new(),
+            };
+            let mut job_keys = Vec::new();
+            for s in 0..problem.statements.len() {
+                let key = problem.key(s, config);
+                if key.is_empty() {
+                    continue;
+                }
+                let pair = (problem.statements[s].queryid, key);
+                if self.statement_costs.contains_key(&pair) || queued.contains(&pair) {
+                    continue;
+                }
+                job.config.extend(pair.1.iter().copied());
+                job.statements.push(s);
+                job_keys.push(pair.1.clone());
+                queued.insert(pair);
+            }
+            if !job.statements.is_empty() {
+                job.config.sort_unstable();
+                job.config.dedup();
+                jobs.push(job);
+                keys.push(job_keys);
+            }
+        }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            return Err(Halt::OutOfTime);
+        }
+        let costs = self.oracle.costs_of_jobs(&jobs).await?;
+        for ((job, job_keys), job_costs) in jobs.iter().zip(keys).zip(costs) {
+            self.evaluations += job.statements.len();
+            for ((&s, key), cost) in job.statements.iter().zip(job_keys).zip(job_costs) {
+                let statement = &problem.statements[s];
+                // As in `cost`: no plan, no credit.
+                let cost = cost.unwrap_or(statement.base_cost);
+                self.statement_costs.insert((statement.queryid, key), cost);
+            }
+        }
+        Ok(())
     }
 
     /// The workload cost of `config` (sorted candidate ids), write costs

@@ -246,6 +246,8 @@ impl Greedy {
         let problem = evaluator.problem();
         let base = evaluator.cost(&[]).await?;
         self.best.offer(&[], base, 0, Vec::new);
+        let singles: Vec<Vec<usize>> = (0..problem.candidates.len()).map(|c| vec![c]).collect();
+        evaluator.prefetch(&singles).await?;
         let mut alone = Vec::with_capacity(problem.candidates.len());
         for c in 0..problem.candidates.len() {
             alone.push(base - evaluator.cost(&[c]).await?);
@@ -318,6 +320,8 @@ impl Greedy {
         let promise = |&(a, b): &(usize, usize)| alone[a].max(alone[b]);
         pairs.sort_by(|x, y| promise(y).total_cmp(&promise(x)).then(x.cmp(y)));
         pairs.truncate(PAIRS);
+        let configs: Vec<Vec<usize>> = pairs.iter().map(|&(a, b)| vec![a, b]).collect();
+        evaluator.prefetch(&configs).await?;
         let mut gains: Vec<(f64, (usize, usize))> = Vec::new();
         let mut interacting = BTreeSet::new();
         for (a, b) in pairs {
@@ -418,15 +422,23 @@ impl Greedy {
         let problem = evaluator.problem();
         let node_bytes = problem.bytes(node);
         let mut known = self.children.remove(node).unwrap_or_default();
-        let mut outcome = Ok(());
-        for (c, candidate) in problem.candidates.iter().enumerate() {
-            if node.contains(&c)
-                || !self.eligible.get(c).copied().unwrap_or(true)
-                || known.contains_key(&c)
-                || reach.is_some_and(|reach| node_bytes + candidate.bytes > reach)
-            {
-                continue;
-            }
+        let pending: Vec<usize> = problem
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(c, candidate)| {
+                !(node.contains(c)
+                    || !self.eligible.get(*c).copied().unwrap_or(true)
+                    || known.contains_key(c)
+                    || reach.is_some_and(|reach| node_bytes + candidate.bytes > reach))
+            })
+            .map(|(c, _)| c)
+            .collect();
+        let configs: Vec<Vec<usize>> = pending.iter().map(|&c| with(node, c)).collect();
+        // After a prefetch that ran out of time, nothing more is costed.
+        let mut outcome = evaluator.prefetch(&configs).await;
+        let costable = if outcome.is_ok() { &pending[..] } else { &[] };
+        for &c in costable {
             let child = with(node, c);
             let cost = match evaluator.cost(&child).await {
                 Ok(cost) => cost,

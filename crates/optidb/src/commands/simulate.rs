@@ -6,14 +6,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use optidb_fingerprint::analyze_workload;
 use optidb_model::ActionKind;
-use optidb_pg::ConnectionTarget;
+use optidb_pg::{ConnectionTarget, SessionSettings};
 use optidb_report::{
     ChosenIndex, CopiedTableEntry, MeasuredEntry, RealReport, ReasonedItem, SelectionReport,
     SimulateReport,
 };
 use optidb_sandbox::Cluster;
 use optidb_simulate::real::{RealOptions, Sandbox, benchmark, cost_without_index};
-use optidb_simulate::selection::{SelectionOptions, select};
+use optidb_simulate::selection::{SelectionOptions, Sessions, select};
 use optidb_simulate::{WhatIfOptions, what_if};
 use tokio_postgres::Client;
 
@@ -90,8 +90,15 @@ async fn workload(args: &SimulateArgs, output: &Output) -> anyhow::Result<ExitSt
         time_budget: Some(Duration::from_secs(args.time_budget)),
         ..SelectionOptions::default()
     };
+    // More read-only sessions on the same database, to explain in parallel.
+    let target = ConnectionTarget::resolve(args.dsn.as_deref(), |name| std::env::var(name).ok())?;
+    let mut more = Vec::new();
+    for _ in 1..args.sessions {
+        more.push(optidb_pg::connect(&target, &SessionSettings::read_only()).await?);
+    }
     let bar = output.spinner("Choosing indexes for the workload (HypoPG what-if)");
-    let selection = select(session, snapshot, &workload, &options, |progress| {
+    let sessions = Sessions::new(session, &more);
+    let selection = select(sessions, snapshot, &workload, &options, |progress| {
         bar.set_message(format!(
             "Choosing indexes: {} configurations, {} EXPLAINs, relative cost {:.3}",
             progress.configurations, progress.evaluations, progress.best_relative_cost
