@@ -84,6 +84,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--examples",
         "--bins",
     ]))?;
+    if args.iter().any(|arg| arg == "--tpch") {
+        // The TPC-H quality table: one run (loading SF1 takes a while), its
+        // own flags after `--tpch` passed on (e.g. `--scale 1 --sessions 2`).
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        let rest: Vec<&String> = args
+            .iter()
+            .skip_while(|arg| *arg != "--tpch")
+            .skip(1)
+            .collect();
+        return crate::run(
+            Command::new(format!("{target}/release/examples/tpch_bench")).args(rest),
+        );
+    }
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     println!(
         "{:<58} {:>8} {:>5} {:>11} {:>11} {:>11}  target",

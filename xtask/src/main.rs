@@ -52,7 +52,9 @@ tasks:
   test [ARGS]      deps, then cargo test --workspace [ARGS]
   demo [ARGS]      deps, then optidb demo [ARGS]
   ci               fmt check, clippy -D warnings, docs, architecture check, tests
-  bench            sandbox start time and demo wall time (medians)";
+  bench [--runs 5] sandbox start, facts, snapshot, rules, what-if, selection, demo (medians)
+  bench --tpch [--scale 1] [--sessions 2]
+                   the TPC-H index-selection quality table (one run, SF1 loads in ~20 s)";
 
 fn test(extra: &[String]) -> Result<(), String> {
     cargo(&["test", "--workspace", "--locked"], extra)
