@@ -379,21 +379,9 @@ fn statement_tables<'s>(statement: &Statement, snapshot: &'s Snapshot) -> Vec<&'
     };
     let mut found: Vec<&Table> = Vec::new();
     for relation in facts.tables() {
-        let table = match &relation.schema {
-            Some(schema) => snapshot.catalog.table(schema, &relation.name),
-            None => {
-                let named: Vec<&Table> = snapshot
-                    .catalog
-                    .tables
-                    .iter()
-                    .filter(|table| table.name == relation.name)
-                    .collect();
-                match named.as_slice() {
-                    [only] => Some(*only),
-                    several => several.iter().find(|t| t.schema == "public").copied(),
-                }
-            }
-        };
+        let table = snapshot
+            .catalog
+            .resolve(relation.schema.as_deref(), &relation.name);
         if let Some(table) = table
             && !found.iter().any(|known| std::ptr::eq(*known, table))
         {

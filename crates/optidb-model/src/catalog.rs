@@ -36,6 +36,22 @@ impl Catalog {
             .find(|table| table.schema == schema && table.name == name)
     }
 
+    /// The table a statement's (possibly unqualified) name reads: by
+    /// schema when qualified; else the only table of that name, or
+    /// `public`'s when several schemas have one (as a default
+    /// `search_path` would find it); `None` when it is no table of the
+    /// catalog or the name is ambiguous.
+    pub fn resolve(&self, schema: Option<&str>, name: &str) -> Option<&Table> {
+        if let Some(schema) = schema {
+            return self.table(schema, name);
+        }
+        let mut named = self.tables.iter().filter(|table| table.name == name);
+        match (named.next(), named.next()) {
+            (Some(only), None) => Some(only),
+            _ => self.table("public", name),
+        }
+    }
+
     /// The indexes of `schema.table`.
     pub fn indexes_of<'a>(
         &'a self,
@@ -341,4 +357,37 @@ pub struct Extension {
     pub version: String,
     /// Schema it lives in.
     pub schema: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unqualified_names_resolve_to_the_only_table_or_public() {
+        let table = |schema: &str, name: &str| Table {
+            schema: schema.into(),
+            name: name.into(),
+            ..Table::default()
+        };
+        let catalog = Catalog {
+            tables: vec![
+                table("public", "users"),
+                table("app", "users"),
+                table("app", "events"),
+                table("a", "logs"),
+                table("b", "logs"),
+            ],
+            ..Catalog::default()
+        };
+        let found = |schema: Option<&str>, name: &str| {
+            catalog.resolve(schema, name).map(Table::qualified_name)
+        };
+        assert_eq!(found(None, "users").as_deref(), Some("public.users"));
+        assert_eq!(found(Some("app"), "users").as_deref(), Some("app.users"));
+        assert_eq!(found(None, "events").as_deref(), Some("app.events"));
+        assert_eq!(found(None, "logs"), None, "ambiguous");
+        assert_eq!(found(Some("public"), "events"), None);
+        assert_eq!(found(None, "nowhere"), None);
+    }
 }

@@ -12,7 +12,7 @@ use tokio_postgres::Client;
 
 use super::copy::{self, Created};
 use super::sql::qualified;
-use super::{RealOptions, resolve, sandbox};
+use super::{Copier, RealOptions, resolve, sandbox};
 use crate::Error;
 use crate::plan_diff::{reads_index, statement_effects};
 
@@ -56,67 +56,38 @@ pub async fn cost_without_index(
             }
         }
     }
-    let mut created = Created::default();
-    let result = measure(
+    let copier = Copier {
         target,
-        sandbox_client,
-        &database,
+        sandbox: sandbox_client,
+        database: &database,
         snapshot,
-        statements,
-        &tables,
-        (schema, name),
         options,
-        &mut created,
-    )
-    .await;
+    };
+    let mut created = Created::default();
+    let result = measure(&copier, statements, &tables, (schema, name), &mut created).await;
     copy::cleanup(sandbox_client, &created, options.keep_copy).await;
     result
 }
 
-#[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
+/// Copies `tables` (the index's first), and explains `statements` on the
+/// copies before and after dropping the index there.
 async fn measure(
-    target: &Client,
-    sandbox_client: &Client,
-    database: &str,
-    snapshot: &Snapshot,
+    copier: &Copier<'_>,
     statements: &[Statement],
     tables: &[&Table],
     (schema, name): (&str, &str),
-    options: &RealOptions,
     created: &mut Created,
 ) -> Result<Simulation, Error> {
-    copy::ensure_absent(sandbox_client, database, tables).await?;
-    let mut notes = Vec::new();
-    copy::prepare_session(sandbox_client, snapshot, options, &mut notes).await?;
-    let mut copied = Vec::new();
-    for table in tables {
-        if let Ok(table) = copy::copy_table(
-            target,
-            sandbox_client,
-            snapshot,
-            table,
-            options,
-            created,
-            &mut notes,
-        )
-        .await?
-        {
-            copied.push(table.name);
-        }
-    }
-    let index_table = copied
-        .iter()
-        .any(|copy| tables.first().is_some_and(|t| copy == &t.qualified_name()));
-    if !index_table {
+    let (mut copied, mut notes) = (Vec::new(), Vec::new());
+    let copies = copier
+        .copy(tables, &[], created, &mut copied, &mut notes)
+        .await?;
+    if copies.first().is_none_or(Result::is_err) {
         return Ok(skipped(format!(
             "the table of {schema}.{name} could not be copied"
         )));
     }
-    let quoted: Vec<String> = tables
-        .iter()
-        .map(|t| qualified(&t.schema, &t.name))
-        .collect();
-    copy::vacuum_analyze(sandbox_client, &quoted).await?;
+    let sandbox_client = copier.sandbox;
     let version = sandbox_version(sandbox_client).await?;
     let explain = optidb_ingest::plans::ExplainOptions::default();
     let before = explain_statements(sandbox_client, statements, version, &explain).await?;

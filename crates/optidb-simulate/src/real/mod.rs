@@ -772,36 +772,27 @@ fn first_failure(job: &Job<'_>, copies: &[Result<params::Copy, String>]) -> Stri
 /// statement qualified it, else the only table of that name (`public`'s
 /// when several schemas have one, as a default `search_path` would).
 fn resolve<'c>(catalog: &'c Catalog, relation: &RelationFacts) -> Result<&'c Table, String> {
-    if let Some(schema) = &relation.schema {
-        return catalog.table(schema, &relation.name).ok_or_else(|| {
-            format!(
-                "{schema}.{} is not a table in the snapshot's catalog (a view?): real mode copies tables only",
-                relation.name
-            )
-        });
+    if let Some(table) = catalog.resolve(relation.schema.as_deref(), &relation.name) {
+        return Ok(table);
     }
-    let found: Vec<&Table> = catalog
-        .tables
-        .iter()
-        .filter(|table| table.name == relation.name)
-        .collect();
-    match found.as_slice() {
-        [only] => Ok(only),
-        [] => Err(format!(
-            "{} is not a table in the snapshot's catalog (a view?): real mode copies tables only",
-            relation.name
-        )),
-        several => several
+    let several = relation.schema.is_none()
+        && catalog
+            .tables
             .iter()
-            .find(|table| table.schema == "public")
-            .copied()
-            .ok_or_else(|| {
-                format!(
-                    "{} names a table in several schemas: which one the statement reads depends on its search_path",
-                    relation.name
-                )
-            }),
-    }
+            .filter(|table| table.name == relation.name)
+            .count()
+            > 1;
+    Err(if several {
+        format!(
+            "{} names a table in several schemas: which one the statement reads depends on its search_path",
+            relation.name
+        )
+    } else {
+        format!(
+            "{} is not a table in the snapshot's catalog (a view?): real mode copies tables only",
+            relation.qualified_name()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -49,9 +49,6 @@ const MAX_COVERING_COLUMNS: usize = 5;
 /// take: beyond it, an index-only scan saves too little over the table.
 const MAX_COVERING_SHARE: f64 = 0.5;
 
-/// The schema an unqualified table name resolves to first.
-const DEFAULT_SCHEMA: &str = "public";
-
 /// Access methods HypoPG 1.3 can create hypothetical indexes for.
 const COSTABLE_METHODS: [&str; 4] = ["btree", "brin", "hash", "bloom"];
 
@@ -113,22 +110,9 @@ pub fn candidates(
 /// The catalog table a relation of the statement names: `schema.name`;
 /// without a schema, the one in `public`, else the only one of that name.
 pub(crate) fn resolve<'a>(snapshot: &'a Snapshot, relation: &RelationFacts) -> Option<&'a Table> {
-    let tables = &snapshot.catalog.tables;
-    match &relation.schema {
-        Some(schema) => tables
-            .iter()
-            .find(|t| &t.schema == schema && t.name == relation.name),
-        None => tables
-            .iter()
-            .find(|t| t.schema == DEFAULT_SCHEMA && t.name == relation.name)
-            .or_else(|| {
-                let mut named = tables.iter().filter(|t| t.name == relation.name);
-                match (named.next(), named.next()) {
-                    (Some(only), None) => Some(only),
-                    _ => None,
-                }
-            }),
-    }
+    snapshot
+        .catalog
+        .resolve(relation.schema.as_deref(), &relation.name)
 }
 
 /// A key column with how much of the table an equality or range on it keeps.
