@@ -35,10 +35,7 @@ impl QualifiedName {
     }
 }
 
-/// An identifier as SQL: double-quoted, inner quotes doubled.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(crate) use optidb_model::sql::quote_ident;
 
 /// What one statement does.
 #[derive(Debug, Clone, PartialEq, Eq)]

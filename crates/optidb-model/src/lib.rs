@@ -13,6 +13,7 @@ pub mod plan;
 mod recommendation;
 mod severity;
 mod snapshot;
+pub mod sql;
 mod statement;
 pub mod text;
 pub mod time;

@@ -1,6 +1,8 @@
 //! SQL text: quoted identifiers, deterministic index names, the DDL and
 //! its rollback.
 
+pub(crate) use optidb_model::sql::qualified;
+pub use optidb_model::sql::quote_ident;
 use optidb_model::{IndexKeySpec, IndexSpec};
 
 /// PostgreSQL truncates identifiers to 63 bytes.
@@ -9,17 +11,6 @@ const MAX_IDENTIFIER: usize = 63;
 /// Every index optidb names starts with this, so that a failed build can
 /// be recognised (and cleaned up) as optidb's own.
 pub const INDEX_PREFIX: &str = "optidb_";
-
-/// An identifier as SQL: double-quoted, inner quotes doubled. Always
-/// quoted, so reserved words and mixed case need no special cases.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `"schema"."name"`.
-pub(crate) fn qualified(schema: &str, name: &str) -> String {
-    format!("{}.{}", quote_ident(schema), quote_ident(name))
-}
 
 /// A deterministic name for an index: `optidb_<table>_<keys>_idx`, with an
 /// 8-hex-digit hash of the whole definition when it must be shortened.
@@ -42,24 +33,13 @@ pub fn index_name(spec: &IndexSpec) -> String {
     name
 }
 
-/// `CREATE INDEX CONCURRENTLY IF NOT EXISTS …`.
+/// `CREATE INDEX CONCURRENTLY IF NOT EXISTS "name" ON …`.
 pub(crate) fn create_index(spec: &IndexSpec, name: &str) -> String {
-    let keys: Vec<String> = spec.keys.iter().map(key_sql).collect();
-    let mut sql = format!(
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING {} ({})",
+    format!(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} {}",
         quote_ident(name),
-        qualified(&spec.schema, &spec.table),
-        spec.method,
-        keys.join(", ")
-    );
-    if !spec.include.is_empty() {
-        let include: Vec<String> = spec.include.iter().map(|c| quote_ident(c)).collect();
-        sql.push_str(&format!(" INCLUDE ({})", include.join(", ")));
-    }
-    if let Some(predicate) = &spec.predicate {
-        sql.push_str(&format!(" WHERE {predicate}"));
-    }
-    sql
+        spec.definition()
+    )
 }
 
 /// `DROP INDEX CONCURRENTLY IF EXISTS "schema"."name"`.
@@ -85,21 +65,6 @@ pub(crate) fn recreate_index(definition: &str) -> String {
         }
     }
     definition.to_string()
-}
-
-fn key_sql(key: &IndexKeySpec) -> String {
-    let mut sql = match &key.expression {
-        Some(expression) => format!("({expression})"),
-        None => quote_ident(&key.column),
-    };
-    if let Some(opclass) = &key.opclass {
-        sql.push(' ');
-        sql.push_str(opclass);
-    }
-    if key.descending {
-        sql.push_str(" DESC");
-    }
-    sql
 }
 
 fn key_text(key: &IndexKeySpec) -> String {

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use optidb_model::{Setting, Snapshot, Table, TableKind};
 use tokio_postgres::Client;
 
-use super::sql::{ident, literal, qualified, refusal, timeout_ms};
+use super::sql::{literal, qualified, quote_ident, refusal, timeout_ms};
 use super::{CopiedTable, RealOptions};
 use crate::Error;
 
@@ -187,7 +187,7 @@ pub(super) async fn install_extensions(
         }
         let sql = format!(
             "/* optidb */ CREATE EXTENSION IF NOT EXISTS {}",
-            ident(&extension.name)
+            quote_ident(&extension.name)
         );
         if let Err(error) = sandbox.execute(&sql, &[]).await {
             refusal(sandbox, error, "installing extensions on the sandbox")?;
@@ -251,7 +251,7 @@ fn create_table_sql(table: &Table, extras: &[ColumnExtras]) -> String {
     let definitions: Vec<String> = columns
         .iter()
         .map(|column| {
-            let mut definition = format!("{} {}", ident(&column.name), column.data_type);
+            let mut definition = format!("{} {}", quote_ident(&column.name), column.data_type);
             let extra = extras.iter().find(|extra| extra.name == column.name);
             match extra {
                 Some(extra) if extra.generated => {
@@ -305,7 +305,7 @@ async fn ensure_schema(sandbox: &Client, schema: &str, created: &mut Created) ->
     if !exists {
         sandbox
             .execute(
-                &format!("/* optidb */ CREATE SCHEMA {}", ident(schema)),
+                &format!("/* optidb */ CREATE SCHEMA {}", quote_ident(schema)),
                 &[],
             )
             .await
@@ -313,7 +313,7 @@ async fn ensure_schema(sandbox: &Client, schema: &str, created: &mut Created) ->
                 what: "creating a schema on the sandbox",
                 source,
             })?;
-        created.schemas.push(ident(schema));
+        created.schemas.push(quote_ident(schema));
     }
     Ok(())
 }
@@ -394,7 +394,7 @@ pub(super) async fn copy_table(
     columns.sort_by_key(|column| column.position);
     let column_list = columns
         .iter()
-        .map(|column| ident(&column.name))
+        .map(|column| quote_ident(&column.name))
         .collect::<Vec<_>>()
         .join(", ");
 
@@ -446,7 +446,7 @@ pub(super) async fn copy_table(
             "/* optidb */ SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {name}",
             literal(&name),
             literal(&extra.name),
-            ident(&extra.name),
+            quote_ident(&extra.name),
         );
         if let Err(error) = sandbox.execute(&sql, &[]).await {
             let reason = refusal(sandbox, error, "moving an identity on the sandbox")?;
@@ -574,8 +574,8 @@ async fn recreate_indexes(
             let sql = format!(
                 "/* optidb */ ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
                 qualified(&table.schema, &table.name),
-                ident(constraint),
-                ident(&index.name)
+                quote_ident(constraint),
+                quote_ident(&index.name)
             );
             if let Err(error) = sandbox.execute(&sql, &[]).await {
                 let reason = refusal(sandbox, error, what)?;
@@ -629,7 +629,7 @@ pub(super) async fn cleanup(sandbox: &Client, created: &Created, keep: bool) {
         let _ = sandbox
             .batch_execute(&format!(
                 "/* optidb */ DROP EXTENSION IF EXISTS {}",
-                ident(extension)
+                quote_ident(extension)
             ))
             .await;
     }

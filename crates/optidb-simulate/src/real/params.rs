@@ -65,7 +65,7 @@ pub(super) struct Source {
 /// `None` when it holds a parameter or a part optidb could not render.
 fn evaluable(column: &ColumnExpr) -> Option<String> {
     match &column.expression {
-        None => Some(super::sql::ident(&column.column)),
+        None => Some(super::sql::quote_ident(&column.column)),
         Some(expression) if expression.contains('$') || expression.contains('…') => None,
         Some(expression) => Some(format!("({expression})")),
     }

@@ -6,15 +6,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::Error;
 
-/// `name` as a SQL identifier: always double-quoted, so any name is safe.
-pub(super) fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `schema.name`, both quoted.
-pub(super) fn qualified(schema: &str, name: &str) -> String {
-    format!("{}.{}", ident(schema), ident(name))
-}
+pub(super) use optidb_model::sql::{qualified, quote_ident};
 
 /// `value` as a SQL string literal. The sandbox session runs with
 /// `standard_conforming_strings = on` (set by real mode), so doubling the
@@ -67,8 +59,8 @@ mod tests {
 
     #[test]
     fn identifiers_and_literals_are_quoted() {
-        assert_eq!(ident("users"), "\"users\"");
-        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(quote_ident("users"), "\"users\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(qualified("public", "t"), "\"public\".\"t\"");
         assert_eq!(literal("o'brien"), "'o''brien'");
         assert_eq!(literal("back\\slash"), "'back\\slash'");

@@ -505,43 +505,7 @@ fn normalize(expression: &str) -> String {
 /// identifiers always quoted, e.g. `CREATE INDEX ON "public"."users" USING
 /// btree ("email")`.
 pub fn hypothetical_ddl(spec: &IndexSpec) -> String {
-    let keys: Vec<String> = spec
-        .keys
-        .iter()
-        .map(|key| {
-            let mut sql = match &key.expression {
-                Some(expression) => format!("({expression})"),
-                None => quote_ident(&key.column),
-            };
-            if let Some(opclass) = &key.opclass {
-                sql.push(' ');
-                sql.push_str(opclass);
-            }
-            if key.descending {
-                sql.push_str(" DESC");
-            }
-            sql
-        })
-        .collect();
-    let mut sql = format!(
-        "CREATE INDEX ON {}.{} USING {} ({})",
-        quote_ident(&spec.schema),
-        quote_ident(&spec.table),
-        spec.method,
-        keys.join(", ")
-    );
-    if !spec.include.is_empty() {
-        let include: Vec<String> = spec.include.iter().map(|c| quote_ident(c)).collect();
-        sql.push_str(&format!(" INCLUDE ({})", include.join(", ")));
-    }
-    if let Some(predicate) = &spec.predicate {
-        sql.push_str(&format!(" WHERE {predicate}"));
-    }
-    sql
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    format!("CREATE INDEX {}", spec.definition())
 }
 
 #[cfg(test)]
