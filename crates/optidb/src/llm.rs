@@ -4,6 +4,7 @@
 //! report's warnings) and the template rationale stands.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use optidb_llm::{Answer, Explainer, FactSheet, LlmConfig, LlmError, Proposal, Redactor, Sentence};
@@ -23,7 +24,7 @@ pub struct Llm {
     explainer: Option<Explainer>,
     /// Why the model is off, or its first failure: said once.
     fallback: Mutex<Option<String>>,
-    said: Mutex<bool>,
+    said: AtomicBool,
 }
 
 impl Llm {
@@ -50,7 +51,7 @@ impl Llm {
             Ok(explainer) => Llm {
                 explainer: Some(explainer),
                 fallback: Mutex::new(None),
-                said: Mutex::new(false),
+                said: AtomicBool::new(false),
             },
             Err(error) => Llm::off(error.to_string()),
         }
@@ -60,7 +61,7 @@ impl Llm {
         Llm {
             explainer: None,
             fallback: Mutex::new(Some(reason)),
-            said: Mutex::new(false),
+            said: AtomicBool::new(false),
         }
     }
 
@@ -92,10 +93,7 @@ impl Llm {
         let Some(note) = self.fallback_note() else {
             return;
         };
-        if let Ok(mut said) = self.said.lock()
-            && !*said
-        {
-            *said = true;
+        if !self.said.swap(true, Ordering::SeqCst) {
             output.hint(&format!("note: {note}"));
         }
     }
